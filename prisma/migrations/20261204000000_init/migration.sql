@@ -446,6 +446,9 @@ CREATE UNIQUE INDEX "ReputationSnapshot_clientId_roundId_key" ON "ReputationSnap
 CREATE UNIQUE INDEX "SecurityEvent_id_key" ON "SecurityEvent"("id");
 
 -- CreateIndex
+CREATE UNIQUE INDEX "SecurityEvent_prevHash_key" ON "SecurityEvent"("prevHash");
+
+-- CreateIndex
 CREATE UNIQUE INDEX "SecurityEvent_hash_key" ON "SecurityEvent"("hash");
 
 -- CreateIndex
