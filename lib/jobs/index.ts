@@ -9,6 +9,7 @@ import { logger } from "../logger";
 
 export const QUEUES = {
   ping: "system-ping",
+  monitoringAlerts: "monitoring-evaluate-alerts",
 } as const;
 
 export const jobPayloadSchemas = {
@@ -16,6 +17,16 @@ export const jobPayloadSchemas = {
     .object({
       sentAt: z.iso.datetime(),
       origin: z.string().min(1).max(100),
+    })
+    .strict(),
+  // Evaluates every alert rule. Workers send it on a timer, throttled to one job per interval,
+  // and the rounds code may send it when a round closes.
+  [QUEUES.monitoringAlerts]: z
+    .object({
+      requestedAt: z.iso.datetime(),
+      reason: z.enum(["schedule", "round_close", "operator"]),
+      federationId: z.string().min(1).max(200).optional(),
+      roundNumber: z.number().int().min(0).optional(),
     })
     .strict(),
 } satisfies Record<string, z.ZodType>;
