@@ -1,0 +1,7 @@
+/**
+ * Anomaly detection on client updates: update features, isolation forest, per-round scoring,
+ * exact TreeSHAP explanations and client reputation with quarantine.
+ */
+
+export * from "./checks";
+export * from "./features";
