@@ -5,3 +5,4 @@
 
 export * from "./checks";
 export * from "./features";
+export * from "./isolation-forest";
