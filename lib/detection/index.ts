@@ -6,3 +6,4 @@
 export * from "./checks";
 export * from "./features";
 export * from "./isolation-forest";
+export * from "./round-detector";
