@@ -7,3 +7,5 @@ export * from "./checks";
 export * from "./features";
 export * from "./isolation-forest";
 export * from "./round-detector";
+export * from "./shap-explainer";
+export * from "./tree-shap";
