@@ -6,6 +6,7 @@
 export * from "./checks";
 export * from "./features";
 export * from "./isolation-forest";
+export * from "./reputation";
 export * from "./round-detector";
 export * from "./shap-explainer";
 export * from "./tree-shap";
