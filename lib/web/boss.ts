@@ -15,3 +15,10 @@ export function getWebBoss(): Promise<PgBoss> {
   });
   return globalForBoss.qsflBoss;
 }
+
+/** Stops the web process's pg-boss instance, if one was started (tests and shutdown). */
+export async function stopWebBoss(): Promise<void> {
+  const pending = globalForBoss.qsflBoss;
+  globalForBoss.qsflBoss = undefined;
+  if (pending) await (await pending.catch(() => undefined))?.stop({ graceful: false, wait: true });
+}
