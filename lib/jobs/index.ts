@@ -10,6 +10,7 @@ import { logger } from "../logger";
 export const QUEUES = {
   ping: "system-ping",
   monitoringAlerts: "monitoring-evaluate-alerts",
+  updateReceived: "update-received",
 } as const;
 
 export const jobPayloadSchemas = {
@@ -27,6 +28,13 @@ export const jobPayloadSchemas = {
       reason: z.enum(["schedule", "round_close", "operator"]),
       federationId: z.string().min(1).max(200).optional(),
       roundNumber: z.number().int().min(0).optional(),
+    })
+    .strict(),
+  // Sent by the web process for each accepted update, so a worker can close the round at quorum.
+  [QUEUES.updateReceived]: z
+    .object({
+      updateId: z.uuid(),
+      roundId: z.string().min(1),
     })
     .strict(),
 } satisfies Record<string, z.ZodType>;
