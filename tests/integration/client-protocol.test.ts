@@ -214,10 +214,12 @@ async function expectRejected(
   expect(after.updates).toBe(before.updates);
   expect(after.events).toBe(before.events + 1);
   const event = await m.db.getPrisma().securityEvent.findFirst({ orderBy: { sequence: "desc" } });
-  expect(event?.sequence).not.toBe(lastBefore?.sequence);
-  expect((event?.metadata as { code?: string }).code).toBe(expected.code);
-  expect((event?.metadata as { requestId?: string }).requestId).toBe(body.requestId);
-  if (expected.clientId !== undefined) expect(event?.clientId).toBe(expected.clientId);
+  if (!event) throw new Error("no security event was written");
+  expect(event.sequence).not.toBe(lastBefore?.sequence);
+  const metadata = event.metadata as { code?: string; requestId?: string };
+  expect(metadata.code).toBe(expected.code);
+  expect(metadata.requestId).toBe(body.requestId);
+  if (expected.clientId !== undefined) expect(event.clientId).toBe(expected.clientId);
 }
 
 function postUpdate(body: Uint8Array, contentType?: string) {
