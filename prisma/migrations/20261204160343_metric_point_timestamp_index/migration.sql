@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "MetricPoint_timestamp_idx" ON "MetricPoint"("timestamp");
