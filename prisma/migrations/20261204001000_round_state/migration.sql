@@ -1,0 +1,6 @@
+-- AlterTable
+ALTER TABLE "Federation" ADD COLUMN     "detectorState" JSONB,
+ADD COLUMN     "reputationState" JSONB;
+
+-- AlterTable
+ALTER TABLE "Round" ADD COLUMN     "finalizedAt" TIMESTAMP(3);
