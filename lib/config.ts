@@ -56,42 +56,38 @@ export const configSchema = z
       .prefault({}),
     detection: z
       .object({
-        anomalyThreshold: z.number().gt(0).lt(1).default(0.5),
-        numTrees: positiveInt.default(100),
-        subsampleSize: z.number().int().min(2).default(256),
-        historyWindow: z.number().int().min(0).default(200),
+        anomalyThreshold: z.number().gt(0).lt(1).default(0.575),
+        numTrees: positiveInt.default(300),
+        subsampleSize: z.number().int().min(2).default(16),
+        historyWindow: z.number().int().min(0).default(256),
+        madThreshold: z.number().positive().default(3),
         seed: z.number().int().default(1),
       })
       .strict()
       .prefault({}),
     reputation: z
       .object({
-        initialReputation: fraction.default(1),
-        decay: fraction.default(0.7),
-        quarantineThreshold: fraction.default(0.45),
-        maxConsecutiveAnomalies: positiveInt.default(2),
+        initialReputation: fraction.default(0.5),
+        alpha: z.number().gt(0).max(1).default(0.3),
+        quarantineThreshold: fraction.default(0.4),
+        consecutiveAnomalyLimit: positiveInt.default(3),
         probationRounds: positiveInt.default(3),
+        influenceFloor: z.number().min(0).lt(1).default(0.3),
+        influenceExponent: z.number().positive().default(1),
       })
       .strict()
       .prefault({}),
     aggregation: z
       .object({
         rule: z
-          .enum([
-            "fedavg",
-            "reputation_fedavg",
-            "median",
-            "trimmed_mean",
-            "krum",
-            "multi_krum",
-            "bulyan",
-          ])
-          .default("reputation_fedavg"),
+          .enum(["fedavg", "reputation", "median", "trimmed-mean", "krum", "multi-krum", "bulyan"])
+          .default("reputation"),
         clipping: z.enum(["none", "fixed", "adaptive"]).default("adaptive"),
         clippingMultiplier: z.number().positive().default(3),
         maxNorm: z.number().positive().optional(),
-        trimFraction: z.number().min(0).lt(0.5).optional(),
-        byzantineCount: z.number().int().min(0).optional(),
+        trimFraction: z.number().min(0).lt(0.5).default(0.2),
+        byzantineCount: z.number().int().min(0).default(1),
+        multiKrumSelect: positiveInt.optional(),
       })
       .strict()
       .prefault({}),

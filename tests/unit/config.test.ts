@@ -25,7 +25,7 @@ describe("loadConfig", () => {
   it("loads the shipped config file", () => {
     const config = loadConfig({ path: "config/config.yaml", env: {} });
     expect(config.server.port).toBe(3000);
-    expect(config.detection.anomalyThreshold).toBe(0.5);
+    expect(config.detection.anomalyThreshold).toBe(0.575);
     expect(config.security.allowServerGeneratedKeys).toBe(false);
     expect(config.database.url).toBe("");
   });
@@ -34,7 +34,7 @@ describe("loadConfig", () => {
     const config = loadConfig({ path: writeConfig(""), env: {} });
     expect(config.server.host).toBe("127.0.0.1");
     expect(config.security.maxUpdateBytes).toBe(64 * 1024 * 1024);
-    expect(config.aggregation.rule).toBe("reputation_fedavg");
+    expect(config.aggregation.rule).toBe("reputation");
   });
 
   it("environment overrides the file", () => {
