@@ -9,6 +9,7 @@ import { migrate } from "@/lib/db/migrate";
 import { resolveDatabase } from "@/lib/db/resolve";
 import { parseJob, QUEUES, startBoss } from "@/lib/jobs";
 import { logger } from "@/lib/logger";
+import { registerMonitoringJobs } from "@/lib/monitoring/jobs";
 import { beat, HEARTBEAT_INTERVAL_MS, markStopped, recordPing } from "@/lib/system/heartbeat";
 import { installSignalHandlers, onShutdown } from "@/lib/system/shutdown";
 
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
       logger.debug({ jobId: job.id, origin: payload.origin }, "ping job handled");
     }
   });
+  onShutdown("monitoring", (await registerMonitoringJobs(boss, prisma, config, workerId)).stop);
 
   logger.info({ workerId }, "worker started");
 }

@@ -6,13 +6,31 @@
  * event's fields with object keys sorted. Editing, inserting or deleting a row breaks the chain
  * at that row. Writers serialise on a transaction-scoped advisory lock, and `prevHash` is unique in
  * the database, so concurrent writers in several processes can never fork the chain.
+ *
+ * Nothing here updates or deletes an event, and the database rejects both with triggers. Reads page
+ * by `sequence`, the insertion order, because caller-supplied timestamps need not be monotonic.
+ *
+ * Severities chosen by the helpers:
+ * - authentication: success low, failure medium (one failure is routine; repeated failures raise
+ *   the auth_failures_total metric, which alert rules watch).
+ * - cryptographic: success low, failure high (a signature or decapsulation failure on a valid
+ *   session points at tampering or a key mix-up).
+ * - anomaly_detection: high when the action is a quarantine or the score is at least 0.8,
+ *   otherwise medium.
+ * - operator_action: low unless the caller passes another severity.
  */
 import { createHash, randomUUID } from "node:crypto";
-import type { EventType, PrismaClient, Severity } from "../generated/prisma/client";
+import type { EventType, Prisma, PrismaClient, Severity } from "../generated/prisma/client";
 import { logger } from "../logger";
 
 export const GENESIS_HASH = "0".repeat(64);
 const CHAIN_LOCK_KEY = 0x51534c; // "QSL"
+
+/** Page size of getEvents when the caller gives none, and the largest page it returns. */
+export const DEFAULT_EVENT_PAGE_SIZE = 100;
+export const MAX_EVENT_PAGE_SIZE = 1000;
+/** Anomaly scores at or above this are logged with high severity. */
+export const HIGH_SEVERITY_ANOMALY_SCORE = 0.8;
 
 export const EVENT_TYPES = [
   "authentication",
@@ -109,7 +127,11 @@ export class SecurityEventLogger {
       metadata: JSON.parse(canonicalJson(input.metadata ?? {})) as Record<string, unknown>,
       timestamp,
     };
-    const row = await this.prisma.$transaction(async (tx) => {
+    // Inside a caller's interactive transaction (a client without $transaction) the event
+    // commits or rolls back with the caller's other writes.
+    const inTransaction =
+      typeof (this.prisma as { $transaction?: unknown }).$transaction !== "function";
+    const append = async (tx: Prisma.TransactionClient) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`;
       const last = await tx.securityEvent.findFirst({
         orderBy: { sequence: "desc" },
@@ -120,11 +142,198 @@ export class SecurityEventLogger {
       return tx.securityEvent.create({
         data: { ...event, metadata: event.metadata as object, prevHash, hash },
       });
-    });
+    };
+    const row = inTransaction
+      ? await append(this.prisma as unknown as Prisma.TransactionClient)
+      : await this.prisma.$transaction(append);
     logger.debug(
       { eventId: row.id, type: row.type, clientId: row.clientId },
       "security event logged",
     );
     return { ...row, metadata: row.metadata as Record<string, unknown> };
+  }
+
+  /**
+   * Returns one page of events with `start <= timestamp <= end`, in sequence order. Pass the
+   * returned `nextCursor` as `options.cursor` to read the next page; it is null on the last page.
+   */
+  async getEvents(
+    start: Date,
+    end: Date,
+    type?: EventType | null,
+    options: EventQueryOptions = {},
+  ): Promise<SecurityEventPage> {
+    assertDate(start, "start");
+    assertDate(end, "end");
+    if (start.getTime() > end.getTime()) {
+      throw new RangeError(
+        `invalid range: start ${start.toISOString()} is after end ${end.toISOString()}`,
+      );
+    }
+    if (type != null && !EVENT_TYPES.includes(type)) {
+      throw new RangeError(
+        `invalid event type "${type}", expected one of ${EVENT_TYPES.join(", ")}`,
+      );
+    }
+    const severities = options.severity === undefined ? undefined : [options.severity].flat();
+    for (const severity of severities ?? []) {
+      if (!SEVERITIES.includes(severity)) {
+        throw new RangeError(
+          `invalid severity "${severity}", expected one of ${SEVERITIES.join(", ")}`,
+        );
+      }
+    }
+    const limit = options.limit ?? DEFAULT_EVENT_PAGE_SIZE;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_EVENT_PAGE_SIZE) {
+      throw new RangeError(
+        `invalid limit ${limit}, expected an integer from 1 to ${MAX_EVENT_PAGE_SIZE}`,
+      );
+    }
+    const cursor = options.cursor == null ? undefined : BigInt(options.cursor);
+    if (cursor !== undefined && cursor < 0n) {
+      throw new RangeError(`invalid cursor ${cursor}, expected a sequence number of at least 0`);
+    }
+    const order = options.order ?? "asc";
+    if (order !== "asc" && order !== "desc") {
+      throw new RangeError(`invalid order "${order}", expected "asc" or "desc"`);
+    }
+
+    const where: Prisma.SecurityEventWhereInput = {
+      timestamp: { gte: start, lte: end },
+      ...(type != null && { type }),
+      ...(severities && { severity: { in: severities } }),
+      ...(options.clientId !== undefined && { clientId: options.clientId }),
+      ...(options.operatorId !== undefined && { operatorId: options.operatorId }),
+      ...(cursor !== undefined && { sequence: order === "asc" ? { gt: cursor } : { lt: cursor } }),
+    };
+    // One extra row tells whether another page follows.
+    const rows = await this.prisma.securityEvent.findMany({
+      where,
+      orderBy: { sequence: order },
+      take: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    return {
+      events: page.map((row) => ({ ...row, metadata: row.metadata as Record<string, unknown> })),
+      nextCursor: rows.length > limit ? page[page.length - 1].sequence : null,
+    };
+  }
+
+  /** Logs a client's authentication attempt (the earlier system's log_authentication_event). */
+  async logAuthenticationEvent(
+    clientId: string | null,
+    success: boolean,
+    details: Record<string, unknown> = {},
+  ): Promise<SecurityEventRecord> {
+    assertBoolean(success, "success");
+    return this.logEvent({
+      type: "authentication",
+      severity: success ? "low" : "medium",
+      clientId,
+      description: success
+        ? `client ${clientId ?? "(unknown)"} authenticated`
+        : `authentication failed for client ${clientId ?? "(unknown)"}`,
+      metadata: { ...details, success },
+    });
+  }
+
+  /** Logs a post-quantum operation such as encapsulate, decapsulate, sign or verify. */
+  async logCryptographicEvent(
+    operation: string,
+    success: boolean,
+    details: Record<string, unknown> = {},
+  ): Promise<SecurityEventRecord> {
+    assertNonEmpty(operation, "operation");
+    assertBoolean(success, "success");
+    const clientId = typeof details.clientId === "string" ? details.clientId : null;
+    return this.logEvent({
+      type: "cryptographic",
+      severity: success ? "low" : "high",
+      clientId,
+      description: success ? `${operation} succeeded` : `${operation} failed`,
+      metadata: { ...details, operation, success },
+    });
+  }
+
+  /**
+   * Logs the detector's verdict on a client's update. `score` is the anomaly score in [0, 1] and
+   * `action` what was done about it (for example "flagged", "excluded", "quarantine").
+   */
+  async logAnomalyEvent(
+    clientId: string,
+    score: number,
+    action: string,
+    details: Record<string, unknown> = {},
+  ): Promise<SecurityEventRecord> {
+    assertNonEmpty(clientId, "clientId");
+    if (typeof score !== "number" || !Number.isFinite(score) || score < 0 || score > 1) {
+      throw new RangeError(`invalid anomaly score ${score}, expected a finite number in [0, 1]`);
+    }
+    assertNonEmpty(action, "action");
+    const quarantine = /quarantin/i.test(action);
+    return this.logEvent({
+      type: "anomaly_detection",
+      severity: quarantine || score >= HIGH_SEVERITY_ANOMALY_SCORE ? "high" : "medium",
+      clientId,
+      description: `anomalous update from client ${clientId} (score ${score.toFixed(3)}): ${action}`,
+      metadata: { ...details, score, action },
+    });
+  }
+
+  /** Logs an action taken by a dashboard operator, such as acknowledging an alert. */
+  async logOperatorAction(
+    operatorId: string,
+    action: string,
+    details: Record<string, unknown> = {},
+    severity: Severity = "low",
+  ): Promise<SecurityEventRecord> {
+    assertNonEmpty(operatorId, "operatorId");
+    assertNonEmpty(action, "action");
+    const clientId = typeof details.clientId === "string" ? details.clientId : null;
+    return this.logEvent({
+      type: "operator_action",
+      severity,
+      operatorId,
+      clientId,
+      description: `operator ${operatorId}: ${action}`,
+      metadata: { ...details, action },
+    });
+  }
+}
+
+export interface EventQueryOptions {
+  severity?: Severity | Severity[];
+  /** Only events of this client; null selects events without a client. */
+  clientId?: string | null;
+  /** Only events of this operator; null selects events without an operator. */
+  operatorId?: string | null;
+  /** The `nextCursor` of the previous page: a sequence number, exclusive. */
+  cursor?: bigint | number | string | null;
+  /** Page size, 1 to MAX_EVENT_PAGE_SIZE (default DEFAULT_EVENT_PAGE_SIZE). */
+  limit?: number;
+  /** "asc" (default) reads oldest first, "desc" newest first. */
+  order?: "asc" | "desc";
+}
+
+export interface SecurityEventPage {
+  events: SecurityEventRecord[];
+  nextCursor: bigint | null;
+}
+
+function assertDate(value: Date, name: string): void {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+    throw new TypeError(`invalid ${name} ${String(value)}, expected a valid Date`);
+  }
+}
+
+function assertBoolean(value: boolean, name: string): void {
+  if (typeof value !== "boolean") {
+    throw new TypeError(`invalid ${name} ${String(value)}, expected a boolean`);
+  }
+}
+
+function assertNonEmpty(value: string, name: string): void {
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new TypeError(`invalid ${name} ${JSON.stringify(value)}, expected a non-empty string`);
   }
 }
