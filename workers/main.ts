@@ -3,19 +3,24 @@
  * call lib/. Started by `npm start` next to the web server, or alone with `npm run worker`.
  */
 import { randomUUID } from "node:crypto";
-import { getConfig } from "@/lib/config";
+import { getConfig, homeDir } from "@/lib/config";
 import { createPrismaClient } from "@/lib/db";
 import { migrate } from "@/lib/db/migrate";
 import { resolveDatabase } from "@/lib/db/resolve";
+import { createServerEvaluator } from "@/lib/fl/evaluation";
+import { registerRoundJobs } from "@/lib/fl/worker-jobs";
 import { parseJob, QUEUES, startBoss } from "@/lib/jobs";
 import { logger } from "@/lib/logger";
 import { registerMonitoringJobs } from "@/lib/monitoring/jobs";
 import { beat, HEARTBEAT_INTERVAL_MS, markStopped, recordPing } from "@/lib/system/heartbeat";
+import { loadOrCreateSecrets } from "@/lib/system/secrets";
 import { installSignalHandlers, onShutdown } from "@/lib/system/shutdown";
 
 async function main(): Promise<void> {
   installSignalHandlers();
   const config = getConfig();
+  // A worker started alone (npm run worker) reads the same generated secrets as npm start.
+  process.env.QSFL_MASTER_KEY ??= loadOrCreateSecrets(homeDir(config)).masterKey;
   const database = await resolveDatabase(config);
   if (database.embedded?.owned) onShutdown("embedded database", database.embedded.stop);
   await migrate(database.url);
@@ -46,6 +51,10 @@ async function main(): Promise<void> {
     }
   });
   onShutdown("monitoring", (await registerMonitoringJobs(boss, prisma, config, workerId)).stop);
+  onShutdown(
+    "rounds",
+    (await registerRoundJobs(boss, prisma, { evaluate: await createServerEvaluator() })).stop,
+  );
 
   logger.info({ workerId }, "worker started");
 }

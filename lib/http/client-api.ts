@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { ClientRejection } from "../auth/rejection";
 import { getServerKeys, parseMasterKey } from "../auth/server-keys";
 import { getConfig } from "../config";
-import { getPrisma } from "../db";
+import { getPrisma, type PrismaClient } from "../db";
 import type { IntakeContext } from "../fl/intake";
 import { logger } from "../logger";
 import { SecurityEventLogger } from "../monitoring/security-events";
@@ -59,10 +59,12 @@ export async function handleClientRequest(
   }
 }
 
-async function recordRejection(
+/** Logs a rejected client request and records it as one security event. */
+export async function recordRejection(
   route: string,
   requestId: string,
   rejection: ClientRejection,
+  prisma: PrismaClient = getPrisma(),
 ): Promise<void> {
   logger.warn(
     {
@@ -75,7 +77,7 @@ async function recordRejection(
     "client request rejected",
   );
   try {
-    await new SecurityEventLogger(getPrisma()).logEvent({
+    await new SecurityEventLogger(prisma).logEvent({
       type: rejection.event.type,
       severity: rejection.event.severity,
       clientId: rejection.event.clientId ?? null,

@@ -11,6 +11,7 @@ export const QUEUES = {
   ping: "system-ping",
   monitoringAlerts: "monitoring-evaluate-alerts",
   updateReceived: "update-received",
+  roundClose: "round-close",
 } as const;
 
 export const jobPayloadSchemas = {
@@ -37,6 +38,13 @@ export const jobPayloadSchemas = {
       roundId: z.string().min(1),
     })
     .strict(),
+  // Closes a round at quorum, at its deadline or on an operator's request; safe to retry.
+  [QUEUES.roundClose]: z
+    .object({
+      roundId: z.string().min(1),
+      reason: z.enum(["quorum", "deadline", "manual"]),
+    })
+    .strict(),
 } satisfies Record<string, z.ZodType>;
 
 export type QueueName = keyof typeof jobPayloadSchemas;
@@ -61,6 +69,11 @@ export async function startBoss(databaseUrl: string, options: BossOptions): Prom
   return boss;
 }
 
+// A round close that outlives this is presumed dead (its worker was killed) and retried.
+const QUEUE_OPTIONS: Partial<Record<string, Omit<PgBoss.Queue, "name">>> = {
+  "round-close": { retryLimit: 20, retryDelay: 2, retryBackoff: true, expireInSeconds: 60 },
+};
+
 const DEADLOCK = "40P01";
 
 // Two processes creating the same queue at once can deadlock inside pg-boss's create_queue, and
@@ -69,7 +82,13 @@ async function ensureQueue(boss: PgBoss, name: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     if (await boss.getQueue(name)) return;
     try {
-      await boss.createQueue(name, { name, retryLimit: 5, retryDelay: 2, retryBackoff: true });
+      await boss.createQueue(name, {
+        name,
+        retryLimit: 5,
+        retryDelay: 2,
+        retryBackoff: true,
+        ...QUEUE_OPTIONS[name],
+      });
       return;
     } catch (error) {
       if ((error as { code?: string }).code !== DEADLOCK || attempt >= 5) throw error;
