@@ -61,18 +61,30 @@ export function assertClippingConfig(config: ClippingConfig): void {
 /**
  * Scales each delta whose L2 norm exceeds the round's bound down to the bound. Returns the
  * clipped deltas with each client's norm and scale factor; the inputs are not modified.
+ * `knownNorms`, when given, are the deltas' L2 norms already computed by the caller.
  */
 export function clipDeltas(
   deltas: readonly Float32Array[],
   config: ClippingConfig,
+  knownNorms?: ArrayLike<number>,
 ): ClippingResult {
   assertDeltas(deltas);
   assertClippingConfig(config);
   const n = deltas.length;
+  if (knownNorms !== undefined && knownNorms.length !== n) {
+    throw new AggregationError(`knownNorms has ${knownNorms.length} entries, expected ${n}`);
+  }
   const norms = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    norms[i] = l2Norm(deltas[i]);
-    if (!Number.isFinite(norms[i])) throwNonFinite(deltas);
+    norms[i] = knownNorms === undefined ? l2Norm(deltas[i]) : knownNorms[i];
+    if (!Number.isFinite(norms[i]) || norms[i] < 0) {
+      if (knownNorms !== undefined) {
+        throw new AggregationError(
+          `knownNorms[${i}] must be a finite number >= 0, got ${norms[i]}`,
+        );
+      }
+      throwNonFinite(deltas);
+    }
   }
 
   const maxNorm = config.mode === "fixed" ? config.maxNorm : config.multiplier * median(norms);

@@ -22,4 +22,5 @@ export {
   pairwiseSquaredDistances,
 } from "./krum";
 export { mean, normaliseWeights, weightedMean } from "./mean";
-export { coordinateMedian, selectInPlace, trimCount, trimmedMean } from "./order-statistics";
+export { coordinateMedian, trimCount, trimmedMean } from "./order-statistics";
+export { selectInPlace } from "./select";

@@ -13,13 +13,14 @@
  * - Ties in a score go to the lower index, that is, to the earlier delta in the input order.
  * - Bulyan selects theta = n - 2f deltas by running Krum repeatedly on the ones left, then takes,
  *   per coordinate, the mean of the beta = theta - 2f selected values closest to their median.
- *   It needs n >= 4f + 3. Late in the selection loop fewer than r - f - 2 >= 1 neighbours can be
- *   left (r = deltas still unselected); the score then uses the single nearest neighbour.
+ *   It needs n >= 4f + 3. Late in the selection loop, r - f - 2 can drop below 1 (r = deltas
+ *   not yet selected), and the score then uses the single nearest neighbour.
  */
 
 import { AggregationError, assertDeltas, assertInteger, throwNonFinite } from "./errors";
 import { mean } from "./mean";
-import { blockColumns, selectInPlace, transposeBlock } from "./order-statistics";
+import { blockColumns, transposeBlock } from "./order-statistics";
+import { selectRank, selectRank64 } from "./select";
 
 /** Coordinates per distance chunk: 8 KiB of float32 per client. */
 const CHUNK = 2048;
@@ -36,9 +37,9 @@ export function pairwiseSquaredDistances(deltas: readonly Float32Array[]): Float
     const end = Math.min(start + CHUNK, length);
     for (let i = 0; i < n; i++) {
       const a = deltas[i];
-      for (let j = i + 1; j < n; j++) {
-        distances[i * n + j] += squaredDistance(a, deltas[j], start, end);
-      }
+      let j = i + 1;
+      for (; j + 3 < n; j += 4) addFourDistances(distances, i * n + j, a, deltas, j, start, end);
+      for (; j < n; j++) distances[i * n + j] += squaredDistance(a, deltas[j], start, end);
     }
   }
   let nonFinite = 0;
@@ -52,6 +53,45 @@ export function pairwiseSquaredDistances(deltas: readonly Float32Array[]): Float
   // A NaN or infinite input value makes every distance to its client NaN or infinite.
   if (nonFinite !== 0) throwNonFinite(deltas);
   return distances;
+}
+
+/**
+ * Adds the squared distances over [start, end) from `a` to deltas[j..j+3] into
+ * distances[at..at+3]. The four pairs share each read of a[k], and their four sums are
+ * independent, so the additions overlap instead of waiting on one another.
+ */
+function addFourDistances(
+  distances: Float64Array,
+  at: number,
+  a: Float32Array,
+  deltas: readonly Float32Array[],
+  j: number,
+  start: number,
+  end: number,
+): void {
+  const b0 = deltas[j];
+  const b1 = deltas[j + 1];
+  const b2 = deltas[j + 2];
+  const b3 = deltas[j + 3];
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let k = start; k < end; k++) {
+    const x = a[k];
+    const d0 = x - b0[k];
+    const d1 = x - b1[k];
+    const d2 = x - b2[k];
+    const d3 = x - b3[k];
+    s0 += d0 * d0;
+    s1 += d1 * d1;
+    s2 += d2 * d2;
+    s3 += d3 * d3;
+  }
+  distances[at] += s0;
+  distances[at + 1] += s1;
+  distances[at + 2] += s2;
+  distances[at + 3] += s3;
 }
 
 function squaredDistance(a: Float32Array, b: Float32Array, start: number, end: number): number {
@@ -123,7 +163,7 @@ export function krumScores(
     for (let o = 0; o < candidates.length; o++) {
       if (o !== c) row[at++] = distances[i * n + candidates[o]];
     }
-    selectInPlace(row, 0, row.length - 1, neighbours - 1);
+    selectRank64(row, 0, row.length - 1, neighbours - 1);
     let score = 0;
     for (let k = 0; k < neighbours; k++) score += row[k];
     scores[c] = score;
@@ -204,77 +244,126 @@ export function bulyan(
   const theta = n - 2 * f;
   const beta = theta - 2 * f;
 
-  const remaining = range(n);
-  const selected: number[] = [];
-  while (selected.length < theta) {
-    if (remaining.length === 1) {
-      selected.push(remaining[0]);
-      break;
-    }
-    const neighbours = Math.min(Math.max(1, remaining.length - f - 2), remaining.length - 1);
-    const scores = krumScores(matrix, n, remaining, neighbours);
-    let best = 0;
-    for (let c = 1; c < remaining.length; c++) {
-      if (scores[c] < scores[best]) best = c;
-    }
-    selected.push(remaining[best]);
-    remaining.splice(best, 1);
-  }
+  const selected = bulyanSelection(matrix, n, f, theta);
 
   // Sorting keeps the selected clients in input order inside each column, so the result does
   // not depend on the order in which the Krum loop picked them.
   const rows = Int32Array.from(selected).sort();
   const columns = blockColumns(theta, length);
   const block = new Float32Array(columns * theta);
+  const scratch = new Float64Array(theta);
   const out = new Float32Array(length);
   for (let start = 0; start < length; start += columns) {
     const size = Math.min(columns, length - start);
     transposeBlock(deltas, rows, start, size, block);
     for (let j = 0; j < size; j++) {
-      out[start + j] = meanClosestToMedian(block, j * theta, theta, beta);
+      out[start + j] = meanClosestToMedian(block, j * theta, theta, beta, scratch);
     }
   }
   return { delta: out, selected };
 }
 
-/** Sorts block[lo, lo + count) and returns the mean of the `closest` values nearest its median. */
+/**
+ * Runs Bulyan's Krum loop: picks `theta` clients one by one, each time the one with the lowest
+ * Krum score among those left (ties to the lower index). Each row of the distance matrix is
+ * sorted once, so a score is a prefix sum over the row that skips picked clients, instead of a
+ * new selection per round of the loop. Cost O(n^2 log n + theta n^2).
+ */
+function bulyanSelection(distances: Float64Array, n: number, f: number, theta: number): number[] {
+  // neighbourOrder[i * (n - 1) + r] is the r-th nearest other client of i (ties to lower index).
+  const width = n - 1;
+  const neighbourOrder = new Int32Array(n * width);
+  const neighbourDistance = new Float64Array(n * width);
+  const others: number[] = [];
+  for (let i = 0; i < n; i++) {
+    others.length = 0;
+    for (let j = 0; j < n; j++) if (j !== i) others.push(j);
+    const row = i * n;
+    others.sort((a, b) => distances[row + a] - distances[row + b] || a - b);
+    for (let r = 0; r < width; r++) {
+      neighbourOrder[i * width + r] = others[r];
+      neighbourDistance[i * width + r] = distances[row + others[r]];
+    }
+  }
+
+  const picked = new Uint8Array(n);
+  const selected: number[] = [];
+  for (let left = n; selected.length < theta; left--) {
+    const neighbours = Math.min(Math.max(1, left - f - 2), left - 1);
+    let best = -1;
+    let bestScore = Infinity;
+    for (let i = 0; i < n; i++) {
+      if (picked[i]) continue;
+      let score = 0;
+      let counted = 0;
+      for (let r = i * width; counted < neighbours; r++) {
+        if (picked[neighbourOrder[r]]) continue;
+        score += neighbourDistance[r];
+        counted++;
+      }
+      if (score < bestScore) {
+        bestScore = score;
+        best = i;
+      }
+    }
+    picked[best] = 1;
+    selected.push(best);
+  }
+  return selected;
+}
+
+/**
+ * Returns the mean of the `closest` values of block[lo, lo + count) nearest to their median.
+ * Among values equally far from the median the smaller is taken first, so the chosen set is the
+ * first `closest` values in (distance, value) order. Reorders the block range and uses
+ * `distances` (at least `count` long) as scratch space. Cost O(count) on average.
+ */
 function meanClosestToMedian(
   block: Float32Array,
   lo: number,
   count: number,
   closest: number,
+  distances: Float64Array,
 ): number {
-  if (count <= 16) {
-    for (let i = lo + 1; i < lo + count; i++) {
-      const value = block[i];
-      let j = i - 1;
-      while (j >= lo && block[j] > value) {
-        block[j + 1] = block[j];
-        j--;
-      }
-      block[j + 1] = value;
-    }
-  } else {
-    block.subarray(lo, lo + count).sort();
-  }
+  const hi = lo + count - 1;
   const upper = lo + (count >> 1);
-  const median = count % 2 === 1 ? block[upper] : (block[upper - 1] + block[upper]) / 2;
-  // Values left of `upper` are <= median and values from `upper` on are >= median, so growing a
-  // window outwards from `upper` one value at a time picks the values closest to the median.
-  let left = upper;
-  let right = upper;
+  selectRank(block, lo, hi, upper);
+  let median = block[upper];
+  if (count % 2 === 0) {
+    // After the selection the lower middle value is the maximum of the lower half.
+    let lowerMiddle = block[lo];
+    for (let i = lo + 1; i < upper; i++) if (block[i] > lowerMiddle) lowerMiddle = block[i];
+    median = (lowerMiddle + median) / 2;
+  }
+
+  for (let i = 0; i < count; i++) distances[i] = Math.abs(block[lo + i] - median);
+  selectRank64(distances, 0, count - 1, closest - 1);
+  const cutoff = distances[closest - 1];
+
+  // Take every value nearer than the cutoff, then fill up with the values at exactly the
+  // cutoff, the one below the median first.
   let sum = 0;
-  for (let taken = 0; taken < closest; taken++) {
-    const canLeft = left > lo;
-    const canRight = right < lo + count;
-    if (canLeft && (!canRight || median - block[left - 1] <= block[right] - median)) {
-      left--;
-      sum += block[left];
-    } else {
-      sum += block[right];
-      right++;
+  let taken = 0;
+  let belowCount = 0;
+  let belowValue = 0;
+  let aboveValue = 0;
+  for (let i = lo; i <= hi; i++) {
+    const value = block[i];
+    const distance = Math.abs(value - median);
+    if (distance < cutoff) {
+      sum += value;
+      taken++;
+    } else if (distance === cutoff) {
+      if (value <= median) {
+        belowCount++;
+        belowValue = value;
+      } else {
+        aboveValue = value;
+      }
     }
   }
+  const fromBelow = Math.min(closest - taken, belowCount);
+  sum += fromBelow * belowValue + (closest - taken - fromBelow) * aboveValue;
   return sum / closest;
 }
 

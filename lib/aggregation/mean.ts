@@ -4,10 +4,11 @@
  * average.
  *
  * Design: the weights are normalised once, then the deltas are summed block by block of
- * coordinates into a Float64Array accumulator small enough to stay in the L1/L2 cache, four
- * clients per pass over the block. Accumulating in float64 keeps the sum of a thousand float32
- * values free of the drift a float32 running sum would show. Clients are summed in array order,
- * so one input gives one bit-exact output.
+ * coordinates into a Float64Array accumulator small enough to stay in the L1/L2 cache. Each pass
+ * over a block adds four clients, and the last n mod 4 clients join the pass that writes the
+ * block out. Accumulating in float64 keeps the sum of a thousand float32 values free of the drift
+ * a float32 running sum would show. Clients are summed in array order, so one input gives one
+ * bit-exact output.
  */
 
 import { AggregationError, assertDeltas, throwNonFinite } from "./errors";
@@ -31,39 +32,110 @@ export function weightedMean(
   const accumulator = new Float64Array(Math.min(BLOCK, length));
   let nonFinite = 0;
   for (let start = 0; start < length; start += BLOCK) {
-    const end = Math.min(start + BLOCK, length);
-    const size = end - start;
-    accumulator.fill(0, 0, size);
+    const size = Math.min(BLOCK, length - start);
     let i = 0;
-    // Four clients per pass read and write the accumulator a quarter as often.
     for (; i + 3 < deltas.length; i += 4) {
-      const a = deltas[i];
-      const b = deltas[i + 1];
-      const c = deltas[i + 2];
-      const e = deltas[i + 3];
-      const wa = normalised[i];
-      const wb = normalised[i + 1];
-      const wc = normalised[i + 2];
-      const we = normalised[i + 3];
-      for (let k = 0; k < size; k++) {
-        const at = start + k;
-        accumulator[k] += wa * a[at] + wb * b[at] + wc * c[at] + we * e[at];
-      }
+      addFourClients(accumulator, size, start, deltas, normalised, i, i > 0);
     }
-    for (; i < deltas.length; i++) {
-      const w = normalised[i];
-      const delta = deltas[i];
-      for (let k = 0; k < size; k++) accumulator[k] += w * delta[start + k];
+    if (i === 0) accumulator.fill(0, 0, size);
+    nonFinite += finishBlock(out, accumulator, size, start, deltas, normalised, i);
+  }
+  // `value * 0` is 0 for a finite value and NaN for NaN or an infinity, so one sum checks them all.
+  if (nonFinite !== 0) throwNonFinite(deltas);
+  return out;
+}
+
+/**
+ * Adds clients first..first+3, weighted, to accumulator[0, size), or overwrites it when `add` is
+ * false (the block's first pass). Four clients per pass read and write the accumulator a quarter
+ * as often as one client per pass would.
+ */
+function addFourClients(
+  accumulator: Float64Array,
+  size: number,
+  start: number,
+  deltas: readonly Float32Array[],
+  weights: Float64Array,
+  first: number,
+  add: boolean,
+): void {
+  const a = deltas[first];
+  const b = deltas[first + 1];
+  const c = deltas[first + 2];
+  const e = deltas[first + 3];
+  const wa = weights[first];
+  const wb = weights[first + 1];
+  const wc = weights[first + 2];
+  const we = weights[first + 3];
+  if (add) {
+    for (let k = 0; k < size; k++) {
+      const at = start + k;
+      accumulator[k] += wa * a[at] + wb * b[at] + wc * c[at] + we * e[at];
     }
+  } else {
+    for (let k = 0; k < size; k++) {
+      const at = start + k;
+      accumulator[k] = wa * a[at] + wb * b[at] + wc * c[at] + we * e[at];
+    }
+  }
+}
+
+/**
+ * Adds the last n mod 4 clients (from `first` on) to the accumulator while writing the block to
+ * `out`, so the remainder costs no extra pass. Returns the sum of value * 0 over the block, which
+ * is 0 unless a value is NaN or infinite.
+ */
+function finishBlock(
+  out: Float32Array,
+  accumulator: Float64Array,
+  size: number,
+  start: number,
+  deltas: readonly Float32Array[],
+  weights: Float64Array,
+  first: number,
+): number {
+  const left = deltas.length - first;
+  let nonFinite = 0;
+  if (left === 0) {
     for (let k = 0; k < size; k++) {
       const value = accumulator[k];
       nonFinite += value * 0;
       out[start + k] = value;
     }
+  } else if (left === 1) {
+    const a = deltas[first];
+    const wa = weights[first];
+    for (let k = 0; k < size; k++) {
+      const value = accumulator[k] + wa * a[start + k];
+      nonFinite += value * 0;
+      out[start + k] = value;
+    }
+  } else if (left === 2) {
+    const a = deltas[first];
+    const b = deltas[first + 1];
+    const wa = weights[first];
+    const wb = weights[first + 1];
+    for (let k = 0; k < size; k++) {
+      const at = start + k;
+      const value = accumulator[k] + wa * a[at] + wb * b[at];
+      nonFinite += value * 0;
+      out[at] = value;
+    }
+  } else {
+    const a = deltas[first];
+    const b = deltas[first + 1];
+    const c = deltas[first + 2];
+    const wa = weights[first];
+    const wb = weights[first + 1];
+    const wc = weights[first + 2];
+    for (let k = 0; k < size; k++) {
+      const at = start + k;
+      const value = accumulator[k] + wa * a[at] + wb * b[at] + wc * c[at];
+      nonFinite += value * 0;
+      out[at] = value;
+    }
   }
-  // `value * 0` is 0 for a finite value and NaN for NaN or an infinity, so one sum checks them all.
-  if (nonFinite !== 0) throwNonFinite(deltas);
-  return out;
+  return nonFinite;
 }
 
 /** Returns the unweighted mean of `deltas`, coordinate by coordinate. */

@@ -1,10 +1,10 @@
 /**
- * Coordinate-wise order statistics over client deltas: the median (Yin et al., 2018) and the
- * trimmed mean (Yin et al., 2018), plus the selection routine that Krum and Bulyan reuse.
+ * Coordinate-wise order statistics over client deltas: the median and the trimmed mean (Yin et
+ * al., 2018), plus the transposed-block copy that Bulyan reuses.
  *
  * Design: the deltas arrive one Float32Array per client, so a coordinate's n values are n arrays
  * apart. Each kernel copies a block of coordinates into a transposed Float32Array buffer
- * (column j holds the n values of coordinate start + j, contiguous), sized to stay in the L2
+ * (column j contains the n values of coordinate start + j, contiguous), sized to stay in the L2
  * cache, then runs an in-place quickselect on each column. That allocates one buffer per call
  * instead of one array per coordinate, and the selection costs O(n) per coordinate on average
  * where a sort costs O(n log n).
@@ -14,81 +14,10 @@
  */
 
 import { AggregationError, assertDeltas, throwNonFinite } from "./errors";
+import { selectRank } from "./select";
 
 /** Target size of the transposed block, in float32 values (256 KiB). */
 const BLOCK_VALUES = 65536;
-/** Ranges at most this long are finished by insertion sort. */
-const INSERTION_SORT_MAX = 16;
-
-/**
- * Partially sorts `values[lo..hi]` (inclusive) in place so that `values[k]` holds the value of
- * rank k - lo, every value before it is <= and every value after it is >= (Hoare's selection
- * with a median-of-three pivot). Expected cost O(hi - lo).
- */
-export function selectInPlace(
-  values: Float32Array | Float64Array,
-  lo: number,
-  hi: number,
-  k: number,
-): void {
-  if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi >= values.length || lo > hi) {
-    throw new AggregationError(
-      `range [${lo}, ${hi}] must be integers with 0 <= lo <= hi < ${values.length}`,
-    );
-  }
-  if (!Number.isInteger(k) || k < lo || k > hi) {
-    throw new AggregationError(`k must be an integer in [${lo}, ${hi}], got ${k}`);
-  }
-  select(values, lo, hi, k);
-}
-
-function select(values: Float32Array | Float64Array, lo: number, hi: number, k: number): void {
-  let left = lo;
-  let right = hi;
-  while (right - left > INSERTION_SORT_MAX) {
-    const mid = (left + right) >>> 1;
-    // Order values[left], values[mid], values[right] so that the pivot is their median.
-    if (values[mid] < values[left]) swap(values, mid, left);
-    if (values[right] < values[left]) swap(values, right, left);
-    if (values[right] < values[mid]) swap(values, right, mid);
-    const pivot = values[mid];
-    let i = left;
-    let j = right;
-    while (i <= j) {
-      while (values[i] < pivot) i++;
-      while (values[j] > pivot) j--;
-      if (i <= j) {
-        swap(values, i, j);
-        i++;
-        j--;
-      }
-    }
-    // Now values[left..j] <= pivot <= values[i..right], and values[j+1..i-1] equal the pivot.
-    if (k <= j) right = j;
-    else if (k >= i) left = i;
-    else return;
-  }
-  insertionSort(values, left, right);
-}
-
-function insertionSort(values: Float32Array | Float64Array, lo: number, hi: number): void {
-  for (let i = lo + 1; i <= hi; i++) {
-    const value = values[i];
-    let j = i - 1;
-    while (j >= lo && values[j] > value) {
-      values[j + 1] = values[j];
-      j--;
-    }
-    values[j + 1] = value;
-  }
-}
-
-function swap(values: Float32Array | Float64Array, i: number, j: number): void {
-  const tmp = values[i];
-  values[i] = values[j];
-  values[j] = tmp;
-}
-
 /** Returns how many coordinates one transposed block holds for `rows` clients. */
 export function blockColumns(rows: number, length: number): number {
   return Math.max(1, Math.min(length, 4096, Math.floor(BLOCK_VALUES / rows)));
@@ -142,7 +71,7 @@ export function coordinateMedian(deltas: readonly Float32Array[]): Float32Array 
     for (let j = 0; j < size; j++) {
       const lo = j * n;
       const hi = lo + n - 1;
-      select(block, lo, hi, lo + upper);
+      selectRank(block, lo, hi, lo + upper);
       let value = block[lo + upper];
       if (even) {
         // After the selection the lower middle value is the maximum of the lower half.
@@ -197,8 +126,8 @@ export function trimmedMean(deltas: readonly Float32Array[], beta: number): Floa
       if (trimmed > 0) {
         // The first selection puts the `trimmed` smallest values before lo + trimmed, the second
         // puts the `trimmed` largest after hi - trimmed, so the kept ranks sit in between.
-        select(block, lo, hi, lo + trimmed);
-        select(block, lo + trimmed, hi, hi - trimmed);
+        selectRank(block, lo, hi, lo + trimmed);
+        selectRank(block, lo + trimmed, hi, hi - trimmed);
       }
       let sum = 0;
       for (let i = lo + trimmed; i <= hi - trimmed; i++) sum += block[i];

@@ -49,9 +49,16 @@ describe("weightedMean", () => {
     expect(out.every((v) => v === 2)).toBe(true);
   });
 
-  it("sums five clients past the unrolled group", () => {
-    const out = weightedMean(rows([1], [2], [3], [4], [5]), [1, 1, 1, 1, 1]);
-    expect(out[0]).toBe(3);
+  it("sums every client count mod 4", () => {
+    for (let n = 1; n <= 9; n++) {
+      // Client i has value i + 1 and weight i + 1: the mean is sum (i + 1)^2 / sum (i + 1).
+      const deltas = Array.from({ length: n }, (_, i) => new Float32Array(5000).fill(i + 1));
+      const weights = Array.from({ length: n }, (_, i) => i + 1);
+      const expected = weights.reduce((s, w) => s + w * w, 0) / weights.reduce((s, w) => s + w, 0);
+      const out = weightedMean(deltas, weights);
+      expect(out[0]).toBeCloseTo(expected, 5);
+      expect(out[4999]).toBeCloseTo(expected, 5);
+    }
   });
 
   it("rejects a zero total weight", () => {
@@ -80,9 +87,11 @@ describe("weightedMean", () => {
 describe("selectInPlace", () => {
   it("places rank k and partitions around it", () => {
     const random = createRandom(3);
-    for (let trial = 0; trial < 50; trial++) {
+    for (let trial = 0; trial < 100; trial++) {
       const n = 1 + random.int(80);
-      const values = Float64Array.from({ length: n }, () => random.int(10));
+      const source = Array.from({ length: n }, () => random.int(10));
+      // Even trials run the Float64Array copy of the algorithm, odd ones the Float32Array copy.
+      const values = trial % 2 === 0 ? Float64Array.from(source) : Float32Array.from(source);
       const sorted = Array.from(values).sort((a, b) => a - b);
       const k = random.int(n);
       selectInPlace(values, 0, n - 1, k);
@@ -117,6 +126,23 @@ describe("coordinateMedian", () => {
           n % 2 === 1 ? column[(n - 1) / 2] : (column[n / 2 - 1] + column[n / 2]) / 2;
         expect(out[k]).toBe(Math.fround(expected));
       }
+    }
+  });
+
+  it("matches a sort on tie-heavy columns", () => {
+    // 301 clients, values drawn from {0, 1, 2}, and an all-zero coordinate: the selection's
+    // partition must group values equal to the pivot.
+    const random = createRandom(12);
+    const deltas = Array.from({ length: 301 }, () =>
+      Float32Array.from({ length: 200 }, (_, k) => (k === 0 ? 0 : random.int(3))),
+    );
+    const median = coordinateMedian(deltas);
+    const trimmed = trimmedMean(deltas, 0.1);
+    for (let k = 0; k < 200; k++) {
+      const column = sortedColumn(deltas, k);
+      expect(median[k]).toBe(column[150]);
+      const kept = column.slice(30, 271);
+      expect(trimmed[k]).toBe(Math.fround(kept.reduce((s, v) => s + v, 0) / kept.length));
     }
   });
 
@@ -289,8 +315,8 @@ describe("bulyan", () => {
     expect(Array.from(result.delta)).toEqual([3]);
   });
 
-  it("sorts long columns", () => {
-    // n = 23, f = 5: theta = 13 values per column, beta = 3, past the insertion-sort cutoff.
+  it("handles long columns", () => {
+    // n = 23, f = 5: theta = 13 values per column, beta = 3, with many tied values.
     const deltas = randomDeltas(23, 50, 7);
     const result = bulyan(deltas, 5);
     expect(result.selected).toHaveLength(13);
