@@ -31,6 +31,7 @@ import type {
 } from "../generated/prisma/client";
 import { logger } from "../logger";
 import { AlertNotFoundError, AlertTransitionError } from "./errors";
+import { LOCKED_TRANSACTION_OPTIONS } from "./locks";
 import { assertMetricName, type MetricLabels, normalizeLabels } from "./metrics";
 import { canonicalJson, SEVERITIES, SecurityEventLogger } from "./security-events";
 import { sendWebhook, type WebhookOptions } from "./webhook";
@@ -143,9 +144,9 @@ export function createWebhookNotifier(url: string, options: WebhookOptions = {})
 
 export interface AlertManagerOptions {
   events?: SecurityEventLogger;
-  /** Called for new and resolved alerts; null disables notifications. */
+  /** Called for new and resolved alerts. Null disables notifications. */
   notifier?: AlertNotifier | null;
-  /** Builds a webhook notifier when `notifier` is not given; empty means none. */
+  /** URL for a webhook notifier, used when `notifier` is not given. Empty means none. */
   webhookUrl?: string;
   /** Series whose latest sample is older than this are ignored (default 3600). */
   staleAfterSeconds?: number;
@@ -156,7 +157,7 @@ export interface ThresholdOptions {
   forSeconds?: number;
   /** Only series whose labels contain these are compared. */
   labels?: MetricLabels;
-  /** Unique rule name; defaults to "<metric> <comparator> <threshold>" plus the labels. */
+  /** Unique rule name. Defaults to "<metric> <comparator> <threshold>" plus the labels. */
   name?: string;
   description?: string | null;
   enabled?: boolean;
@@ -325,7 +326,7 @@ export class AlertManager {
     if (pendingSince?.getTime() !== rule.pendingSince?.getTime()) {
       await this.prisma.alertRule.update({ where: { id: rule.id }, data: { pendingSince } });
     }
-    const held =
+    const heldLongEnough =
       pendingSince !== null && now.getTime() - pendingSince.getTime() >= rule.forSeconds * 1000;
 
     const firing = new Set<string>();
@@ -343,7 +344,7 @@ export class AlertManager {
           value: s.value,
         },
         now,
-        held,
+        heldLongEnough,
         rule.name,
       );
       if (raised?.created) result.created.push(raised.alert);
@@ -367,7 +368,8 @@ export class AlertManager {
       if (resolved) result.resolved.push(resolved);
     }
 
-    const state = breaching.length === 0 ? "inactive" : held ? "firing" : "pending";
+    let state: RuleEvaluation["state"] = "inactive";
+    if (breaching.length > 0) state = heldLongEnough ? "firing" : "pending";
     return { ruleId: rule.id, ruleName: rule.name, state, breachingSeries: breaching.length };
   }
 
@@ -449,7 +451,7 @@ export class AlertManager {
         data: { ...draft, state: "open", count: 1, firstSeenAt: now, lastSeenAt: now },
       });
       return { alert, created: true };
-    });
+    }, LOCKED_TRANSACTION_OPTIONS);
     if (raised?.created) {
       await this.logTransition(null, "alert fired", raised.alert, draft.severity);
       await this.notify({ status: "firing", alert: raised.alert, ruleName });
@@ -483,7 +485,7 @@ export class AlertManager {
 
   /**
    * Resolves an open or acknowledged alert. With an operator id the transition is logged as that
-   * operator's action; without one it is logged as a system event.
+   * operator's action, and without one as a system event.
    */
   async resolveAlert(
     alertId: string,
@@ -541,7 +543,7 @@ export class AlertManager {
     return alert;
   }
 
-  /** Returns active alerts (open and acknowledged unless `states` says otherwise), worst first. */
+  /** Returns active alerts (open and acknowledged unless `states` lists others), worst first. */
   async getActiveAlerts(filters: ActiveAlertFilters = {}): Promise<Alert[]> {
     const states = filters.states ?? [...ACTIVE_ALERT_STATES];
     for (const state of states) {
@@ -601,7 +603,7 @@ export class AlertManager {
         });
       }
     } catch (error) {
-      // The alert row is already committed; losing its event must not undo it.
+      // The alert row is already committed, so a lost event must not undo it.
       logger.error({ err: error, alertId: alert.id, action }, "could not log alert transition");
     }
   }

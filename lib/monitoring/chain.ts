@@ -1,9 +1,9 @@
 /**
  * Verification of the security event hash chain.
  *
- * The walk goes in sequence order, a batch at a time, and checks two things per row: that its
- * `prevHash` equals the hash of the row before it (GENESIS_HASH for the first row), and that its
- * `hash` equals the hash recomputed from its content. An edited row fails the second check. A
+ * The walk goes in sequence order, a batch at a time, and checks two things per row. Its
+ * `prevHash` must equal the hash of the row before it (GENESIS_HASH for the first row). Its `hash`
+ * must equal the hash recomputed from its content. An edited row fails the second check. A
  * deleted row makes the next row fail the first check. Sequence numbers are not a check: a
  * rolled-back insert consumes a sequence value, so gaps are normal and only counted.
  *
@@ -69,10 +69,10 @@ export async function verifyChain(
       if (row.prevHash !== previousHash) {
         const reason =
           previousSequence === null
-            ? `the first row's prevHash is ${row.prevHash}, expected the genesis hash; ` +
-              "rows before it were deleted"
+            ? `the first row's prevHash is ${row.prevHash}, expected the genesis hash, so rows ` +
+              "before it were deleted"
             : `prevHash ${row.prevHash} does not match the hash ${previousHash} of row ` +
-              `${previousSequence}; a row between them was deleted or inserted`;
+              `${previousSequence}, so a row between them was deleted or inserted`;
         return {
           ok: false,
           count,
@@ -92,7 +92,7 @@ export async function verifyChain(
           count,
           firstBrokenSequence: row.sequence,
           kind: "hash_mismatch",
-          reason: `stored hash ${row.hash} does not match the recomputed ${recomputed}; the row's content was changed`,
+          reason: `stored hash ${row.hash} does not match the recomputed ${recomputed}, so the row's content was changed`,
           sequenceGaps,
         };
       }

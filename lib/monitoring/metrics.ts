@@ -15,8 +15,8 @@
  * points. Otherwise it buckets the range in SQL with date_bin into at most `maxPoints` buckets per
  * series and returns the average, minimum, maximum and count of each bucket.
  */
-import type { PrismaClient } from "../generated/prisma/client";
-import { canonicalJson } from "./security-events";
+import type { Prisma, PrismaClient } from "../generated/prisma/client";
+import { LOCKED_TRANSACTION_OPTIONS } from "./locks";
 
 export const METRIC_NAME_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 export const LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -68,9 +68,10 @@ export const METRIC_HELP: Record<string, string> = {
 };
 
 export const DEFAULT_MAX_POINTS = 500;
-export const MAX_MAX_POINTS = 10_000;
+export const MAX_HISTORY_POINTS = 10_000;
 
-// Two-key advisory lock (namespace, key); the two-key space never overlaps the one-key locks.
+// Advisory locks here use the two-key form (namespace, key), whose key space is separate from the
+// one-key form that the event chain lock uses.
 const LOCK_NAMESPACE = 0x51534d; // "QSM"
 const COUNTER_LOCK_KEY = 1;
 
@@ -166,7 +167,8 @@ export function normalizeLabels(labels: MetricLabels = {}): MetricLabels {
       );
     }
   }
-  return JSON.parse(canonicalJson(labels)) as MetricLabels;
+  const sorted = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(sorted);
 }
 
 function assertFiniteNumber(value: number, name: string): void {
@@ -210,7 +212,7 @@ interface LatestRow {
 export class MetricsCollector {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Stores one sample. `timestamp` defaults to now; stored with millisecond precision. */
+  /** Stores one sample. `timestamp` defaults to now and is stored with millisecond precision. */
   async recordMetric(
     name: string,
     value: number,
@@ -221,7 +223,7 @@ export class MetricsCollector {
     await this.prisma.metricPoint.create({ data: sample });
   }
 
-  /** Stores several samples in one statement; all are validated before any is written. */
+  /** Stores several samples in one statement, after validating all of them. */
   async recordMetrics(samples: MetricSample[]): Promise<number> {
     if (!Array.isArray(samples)) {
       throw new TypeError(`invalid samples ${String(samples)}, expected an array`);
@@ -239,16 +241,22 @@ export class MetricsCollector {
   async incrementCounter(name: string, by = 1, labels: MetricLabels = {}): Promise<number> {
     assertMetricName(name);
     assertFiniteNumber(by, "by");
-    if (by < 0)
+    if (by < 0) {
       throw new RangeError(`invalid by ${by}, expected a counter increment of at least 0`);
+    }
     const normalized = normalizeLabels(labels);
-    return this.prisma.$transaction(async (tx) => {
+    const increment = async (tx: Prisma.TransactionClient) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}::int, ${COUNTER_LOCK_KEY}::int)`;
       const previous = await latestValue(tx, name, normalized);
       const value = (previous ?? 0) + by;
       await tx.metricPoint.create({ data: { name, value, labels: normalized } });
       return value;
-    });
+    };
+    // A client without $transaction is a caller's interactive transaction: join it.
+    if (typeof (this.prisma as { $transaction?: unknown }).$transaction !== "function") {
+      return increment(this.prisma as unknown as Prisma.TransactionClient);
+    }
+    return this.prisma.$transaction(increment, LOCKED_TRANSACTION_OPTIONS);
   }
 
   /**
@@ -265,7 +273,9 @@ export class MetricsCollector {
     assertCount(input.roundNumber, "roundNumber");
     assertFiniteNumber(input.durationSeconds, "durationSeconds");
     if (input.durationSeconds < 0) {
-      throw new RangeError(`invalid durationSeconds ${input.durationSeconds}, expected >= 0`);
+      throw new RangeError(
+        `invalid durationSeconds ${input.durationSeconds}, expected a non-negative number`,
+      );
     }
     assertCount(input.accepted, "accepted");
     assertCount(input.rejected, "rejected");
@@ -304,7 +314,7 @@ export class MetricsCollector {
       }
       await tx.metricPoint.createMany({ data });
       return true;
-    });
+    }, LOCKED_TRANSACTION_OPTIONS);
   }
 
   /**
@@ -345,9 +355,9 @@ export class MetricsCollector {
       );
     }
     const maxPoints = options.maxPoints ?? DEFAULT_MAX_POINTS;
-    if (!Number.isInteger(maxPoints) || maxPoints < 1 || maxPoints > MAX_MAX_POINTS) {
+    if (!Number.isInteger(maxPoints) || maxPoints < 1 || maxPoints > MAX_HISTORY_POINTS) {
       throw new RangeError(
-        `invalid maxPoints ${maxPoints}, expected an integer from 1 to ${MAX_MAX_POINTS}`,
+        `invalid maxPoints ${maxPoints}, expected an integer from 1 to ${MAX_HISTORY_POINTS}`,
       );
     }
     const labelFilter = JSON.stringify(normalizeLabels(options.labels));
@@ -426,7 +436,7 @@ function groupBySeries(
   const series = new Map<string, MetricSeries>();
   for (const row of rows) {
     const labels = normalizeLabels(row.labels);
-    const key = canonicalJson(labels);
+    const key = JSON.stringify(labels);
     let entry = series.get(key);
     if (!entry) {
       entry = { labels, points: [] };

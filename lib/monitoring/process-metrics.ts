@@ -7,8 +7,8 @@
  *   each sample, so each sample covers one interval.
  * - The database part counts this database's connections by state in pg_stat_activity and times
  *   a SELECT 1. Prisma's driver adapter does not expose its pool, so these are database-wide
- *   figures. When the database is unreachable the process figures are still returned, and the
- *   failure is logged once and then every 20th time until it recovers.
+ *   figures. When the database cannot be reached, sampleDatabase returns nothing, and storing the
+ *   sample fails too. Both failures are logged once and then every 20th time until they stop.
  */
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import type { PrismaClient } from "../generated/prisma/client";
@@ -63,7 +63,7 @@ export class ProcessMetricsSampler {
     this.histogram.disable();
   }
 
-  /** Takes one sample and stores it; failures are logged, not thrown. Returns the rows stored. */
+  /** Takes one sample and stores it, logging failures instead of throwing. Returns the rows stored. */
   async recordSample(now: Date = new Date()): Promise<number> {
     try {
       const samples = [...this.sampleProcess(now), ...(await this.sampleDatabase(now))];
@@ -149,7 +149,7 @@ export class ProcessMetricsSampler {
       if (this.databaseFailures % LOG_EVERY_NTH_FAILURE === 1) {
         logger.warn(
           { err: error, failures: this.databaseFailures },
-          "database metrics unavailable; recording process metrics only",
+          "database metrics unavailable, sampling process metrics only",
         );
       }
       return [];

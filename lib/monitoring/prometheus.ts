@@ -8,7 +8,7 @@
  *   value is negative), with the latest value of each label set. Federated-learning metrics are
  *   always exposed. Any other stored series is exposed while its latest sample is younger than
  *   `recentSeconds` (default 300), so a stopped worker's series disappear.
- * - When the database cannot be read, the output still holds the process metrics, and the gauge
+ * - When the database cannot be read, the output still contains the process metrics, and the gauge
  *   `metrics_database_up` is 0.
  *
  * Scrapes authenticate with `Authorization: Bearer <QSFL_METRICS_TOKEN>`. The token check
@@ -24,7 +24,7 @@ import { canonicalJson, SEVERITIES } from "./security-events";
 
 export const DEFAULT_RECENT_SECONDS = 300;
 
-// Names this module exposes itself; stored series with these names are skipped.
+// Names this module exposes itself. Stored series with these names are left out.
 const OWN_METRIC_NAMES = ["metrics_database_up", "alerts_active"];
 
 const globalForMetrics = globalThis as unknown as { qsflProcessRegistry?: Registry };
@@ -50,6 +50,8 @@ export function isAuthorizedScrape(authorization: string | null, expectedToken: 
   const expected = createHash("sha256").update(expectedToken).digest();
   return timingSafeEqual(presented, expected);
 }
+
+const warnedShadowedNames = new Set<string>();
 
 const REJECTION_LOG_INTERVAL_MS = 60_000;
 let rejectedSinceLog = 0;
@@ -142,7 +144,13 @@ function addStoredMetrics(
   const byName = new Map<string, LatestMetricValue[]>();
   for (const value of values) {
     if (reserved.has(value.name)) {
-      logger.warn({ metric: value.name }, "stored metric shadows a process metric; skipped");
+      if (!warnedShadowedNames.has(value.name)) {
+        warnedShadowedNames.add(value.name);
+        logger.warn(
+          { metric: value.name },
+          "stored metric left out of the exposition because a built-in metric has its name",
+        );
+      }
       continue;
     }
     byName.set(value.name, [...(byName.get(value.name) ?? []), value]);

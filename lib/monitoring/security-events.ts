@@ -11,8 +11,8 @@
  * by `sequence`, the insertion order, because caller-supplied timestamps need not be monotonic.
  *
  * Severities chosen by the helpers:
- * - authentication: success low, failure medium (one failure is routine; repeated failures raise
- *   the auth_failures_total metric, which alert rules watch).
+ * - authentication: success low, failure medium. One failure is routine, so each failure also
+ *   increments the auth_failures_total counter, on which alert rules catch repeated ones.
  * - cryptographic: success low, failure high (a signature or decapsulation failure on a valid
  *   session points at tampering or a key mix-up).
  * - anomaly_detection: high when the action is a quarantine or the score is at least 0.8,
@@ -22,6 +22,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { EventType, Prisma, PrismaClient, Severity } from "../generated/prisma/client";
 import { logger } from "../logger";
+import { LOCKED_TRANSACTION_OPTIONS } from "./locks";
+import { FL_METRICS, MetricsCollector } from "./metrics";
 
 export const GENESIS_HASH = "0".repeat(64);
 const CHAIN_LOCK_KEY = 0x51534c; // "QSL"
@@ -145,7 +147,7 @@ export class SecurityEventLogger {
     };
     const row = inTransaction
       ? await append(this.prisma as unknown as Prisma.TransactionClient)
-      : await this.prisma.$transaction(append);
+      : await this.prisma.$transaction(append, LOCKED_TRANSACTION_OPTIONS);
     logger.debug(
       { eventId: row.id, type: row.type, clientId: row.clientId },
       "security event logged",
@@ -155,7 +157,7 @@ export class SecurityEventLogger {
 
   /**
    * Returns one page of events with `start <= timestamp <= end`, in sequence order. Pass the
-   * returned `nextCursor` as `options.cursor` to read the next page; it is null on the last page.
+   * returned `nextCursor` as `options.cursor` to read the next page. It is null on the last page.
    */
   async getEvents(
     start: Date,
@@ -206,7 +208,7 @@ export class SecurityEventLogger {
       ...(options.operatorId !== undefined && { operatorId: options.operatorId }),
       ...(cursor !== undefined && { sequence: order === "asc" ? { gt: cursor } : { lt: cursor } }),
     };
-    // One extra row tells whether another page follows.
+    // Reading one row past the limit shows whether another page follows.
     const rows = await this.prisma.securityEvent.findMany({
       where,
       orderBy: { sequence: order },
@@ -219,14 +221,17 @@ export class SecurityEventLogger {
     };
   }
 
-  /** Logs a client's authentication attempt (the earlier system's log_authentication_event). */
+  /**
+   * Logs a client's authentication attempt (the earlier system's log_authentication_event). A
+   * failure also increments the auth_failures_total counter.
+   */
   async logAuthenticationEvent(
     clientId: string | null,
     success: boolean,
     details: Record<string, unknown> = {},
   ): Promise<SecurityEventRecord> {
     assertBoolean(success, "success");
-    return this.logEvent({
+    const row = await this.logEvent({
       type: "authentication",
       severity: success ? "low" : "medium",
       clientId,
@@ -235,6 +240,10 @@ export class SecurityEventLogger {
         : `authentication failed for client ${clientId ?? "(unknown)"}`,
       metadata: { ...details, success },
     });
+    if (!success) {
+      await new MetricsCollector(this.prisma).incrementCounter(FL_METRICS.authFailuresTotal);
+    }
+    return row;
   }
 
   /** Logs a post-quantum operation such as encapsulate, decapsulate, sign or verify. */
@@ -303,9 +312,9 @@ export class SecurityEventLogger {
 
 export interface EventQueryOptions {
   severity?: Severity | Severity[];
-  /** Only events of this client; null selects events without a client. */
+  /** Only events of this client. Null selects events without a client. */
   clientId?: string | null;
-  /** Only events of this operator; null selects events without an operator. */
+  /** Only events of this operator. Null selects events without an operator. */
   operatorId?: string | null;
   /** The `nextCursor` of the previous page: a sequence number, exclusive. */
   cursor?: bigint | number | string | null;

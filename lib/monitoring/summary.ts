@@ -75,7 +75,7 @@ export async function getSecuritySummary(
     if (federationId !== null && round.federationId !== federationId) {
       throw new RangeError(
         `invalid roundId "${scope.roundId}": it belongs to federation ${round.federationId}, ` +
-          `expected one of federation ${federationId}`,
+          `expected a round of federation ${federationId}`,
       );
     }
     federationId = round.federationId;

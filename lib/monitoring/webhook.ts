@@ -1,8 +1,8 @@
 /**
  * Alert notifications as an HTTP POST of JSON to config.monitoring.webhookUrl.
  *
- * A network error, a timeout, a 5xx or a 429 answer is retried with exponential backoff:
- * the delay before attempt n + 1 is min(initialDelayMs * 2^(n-1), maxDelayMs). Other 4xx answers
+ * A network error, a timeout, a 5xx or a 429 response is retried with exponential backoff:
+ * the delay before attempt n + 1 is min(initialDelayMs * 2^(n-1), maxDelayMs). Other 4xx responses
  * mean the receiver rejects the payload, so they are not retried. Every failed attempt and the
  * final failure are logged with the URL's origin only, because the path or query may carry a
  * token. sendWebhook never throws on delivery failure: it returns the outcome.
@@ -25,9 +25,9 @@ export interface WebhookOptions {
 export interface WebhookResult {
   ok: boolean;
   attempts: number;
-  /** HTTP status of the last answer, or null when no answer came. */
+  /** HTTP status of the last response, or null when none arrived. */
   status: number | null;
-  /** Why the last attempt failed, when it failed. */
+  /** Failure reason of the last attempt, when it failed. */
   error?: string;
 }
 
@@ -104,13 +104,13 @@ export async function sendWebhook(
     const delayMs = backoffDelay(attempt, settings.initialDelayMs, settings.maxDelayMs);
     logger.warn(
       { target, attempt, status: last.status, error: last.error, retryInMs: delayMs },
-      "webhook delivery failed; retrying",
+      "webhook delivery failed, retrying",
     );
     await new Promise((resolve) => setTimeout(resolve, delayMs));
   }
   logger.error(
     { target, attempts: last.attempts, status: last.status, error: last.error },
-    "webhook delivery failed; giving up",
+    "webhook delivery failed after the last attempt",
   );
   return last;
 }

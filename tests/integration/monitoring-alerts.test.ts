@@ -291,10 +291,10 @@ describe("alert lifecycle", () => {
     const critical = await alerts.createAlert("filter critical", "x", "critical", {
       labels: { team: "ml" },
     });
-    const gone = await alerts.createAlert("filter gone", "x", "critical", {
+    const resolvedAlert = await alerts.createAlert("filter gone", "x", "critical", {
       labels: { team: "ml" },
     });
-    await alerts.resolveAlert(gone.alert.id);
+    await alerts.resolveAlert(resolvedAlert.alert.id);
 
     const ml = await alerts.getActiveAlerts({ labels: { team: "ml" } });
     expect(ml.map((a) => a.id)).toEqual([critical.alert.id, low.alert.id]);
@@ -304,7 +304,7 @@ describe("alert lifecycle", () => {
     });
     expect(criticalOnly.map((a) => a.id)).toEqual([critical.alert.id]);
     const resolved = await alerts.getActiveAlerts({ states: ["resolved"], labels: { team: "ml" } });
-    expect(resolved.map((a) => a.id)).toEqual([gone.alert.id]);
+    expect(resolved.map((a) => a.id)).toEqual([resolvedAlert.alert.id]);
   });
 });
 

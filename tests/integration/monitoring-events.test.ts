@@ -6,6 +6,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "@/lib/db";
 import { verifyChain } from "@/lib/monitoring/chain";
+import { MetricsCollector } from "@/lib/monitoring/metrics";
 import { GENESIS_HASH, SecurityEventLogger } from "@/lib/monitoring/security-events";
 import { createTestDatabase, type TestDatabase } from "../helpers/database";
 
@@ -364,6 +365,10 @@ describe("SecurityEventLogger queries and helpers", () => {
     expect(ok.severity).toBe("low");
     expect(failed.severity).toBe("medium");
     expect(failed.metadata).toEqual({ reason: "bad sig", success: false });
+    const [failures] = await new MetricsCollector(fixture.prisma).getLatestValues({
+      names: ["auth_failures_total"],
+    });
+    expect(failures.value).toBe(1);
 
     const decapsulated = await events.logCryptographicEvent("decapsulate", true);
     const forged = await events.logCryptographicEvent("verify", false, { clientId: "client-c" });

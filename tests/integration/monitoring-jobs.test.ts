@@ -59,9 +59,17 @@ describe("registerMonitoringJobs", () => {
       10_000,
     );
     expect(samples[0].labels).toEqual({ worker: "jobs-test-worker" });
-    const completed = await prisma.$queryRaw<{ n: number }[]>`
-      SELECT count(*)::int AS n FROM pgboss.job
-      WHERE name = 'monitoring-evaluate-alerts' AND state = 'completed'`;
-    expect(completed[0].n).toBeGreaterThanOrEqual(1);
+    // The handler creates the alert before pg-boss marks its job completed.
+    const completed = await waitFor(
+      "a completed evaluation job",
+      async () => {
+        const rows = await prisma.$queryRaw<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM pgboss.job
+          WHERE name = 'monitoring-evaluate-alerts' AND state = 'completed'`;
+        return rows[0].n > 0 ? rows[0].n : undefined;
+      },
+      10_000,
+    );
+    expect(completed).toBeGreaterThanOrEqual(1);
   });
 });

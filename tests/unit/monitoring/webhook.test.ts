@@ -13,8 +13,8 @@ interface Received {
 
 let server: Server | undefined;
 
-// Starts a receiver on 127.0.0.1 that answers each request with the next status in `answers`
-// (200 once they run out), or never answers when the status is 0.
+// Starts a receiver on 127.0.0.1 that responds to each request with the next status in
+// `answers` (200 once they run out), or never responds when the status is 0.
 async function startReceiver(answers: number[]): Promise<{ url: string; received: Received[] }> {
   const received: Received[] = [];
   server = createServer((req, res) => {
