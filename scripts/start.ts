@@ -8,6 +8,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { ensureInitialAdmin } from "@/lib/auth/operators";
+import { getServerKeys, parseMasterKey } from "@/lib/auth/server-keys";
 import { ConfigError, homeDir, loadConfig } from "@/lib/config";
 import { createPrismaClient } from "@/lib/db";
 import { migrate } from "@/lib/db/migrate";
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
     config.auth.adminEmail,
     process.env.QSFL_ADMIN_PASSWORD,
   );
+  const serverKeys = await getServerKeys(prisma, parseMasterKey(secrets.masterKey));
   await prisma.$disconnect();
 
   if (stopping) return;
@@ -113,6 +115,8 @@ async function main(): Promise<void> {
   } else if (admin.created) {
     console.log("The admin password is the one set in QSFL_ADMIN_PASSWORD.");
   }
+  console.log(`Server ML-DSA-65 key fingerprint (SHA-256): ${serverKeys.signing.fingerprint}`);
+  console.log(`Server X-Wing key fingerprint (SHA-256):    ${serverKeys.kem.fingerprint}`);
   console.log("Press Ctrl-C to stop.");
 }
 
