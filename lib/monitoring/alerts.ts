@@ -19,7 +19,6 @@
  *   config.monitoring.webhookUrl) after the database transaction has committed. Repeats do not
  *   notify.
  */
-import { createHash } from "node:crypto";
 import type {
   Alert,
   AlertRule,
@@ -30,117 +29,27 @@ import type {
   Severity,
 } from "../generated/prisma/client";
 import { logger } from "../logger";
+import {
+  type AlertNotification,
+  type AlertNotifier,
+  createWebhookNotifier,
+} from "./alert-notifications";
+import { alertFingerprint, COMPARATOR_SYMBOLS, COMPARATORS, compareThreshold } from "./alert-rules";
 import { AlertNotFoundError, AlertTransitionError } from "./errors";
 import { LOCKED_TRANSACTION_OPTIONS } from "./locks";
 import { assertMetricName, type MetricLabels, normalizeLabels } from "./metrics";
 import { canonicalJson, SEVERITIES, SecurityEventLogger } from "./security-events";
-import { sendWebhook, type WebhookOptions } from "./webhook";
 
-export const COMPARATORS = [
-  "gt",
-  "gte",
-  "lt",
-  "lte",
-  "eq",
-  "ne",
-] as const satisfies readonly Comparator[];
+export * from "./alert-notifications";
+export * from "./alert-rules";
+
 export const ACTIVE_ALERT_STATES = [
   "open",
   "acknowledged",
 ] as const satisfies readonly AlertState[];
 export const DEFAULT_STALE_AFTER_SECONDS = 3600;
 
-const COMPARATOR_SYMBOLS: Record<Comparator, string> = {
-  gt: ">",
-  gte: ">=",
-  lt: "<",
-  lte: "<=",
-  eq: "==",
-  ne: "!=",
-};
-
 const ALERT_LOCK_NAMESPACE = 0x51534e; // "QSN"
-
-/** Returns whether `value` breaches `threshold` under `comparator`. */
-export function compareThreshold(
-  value: number,
-  comparator: Comparator,
-  threshold: number,
-): boolean {
-  switch (comparator) {
-    case "gt":
-      return value > threshold;
-    case "gte":
-      return value >= threshold;
-    case "lt":
-      return value < threshold;
-    case "lte":
-      return value <= threshold;
-    case "eq":
-      return value === threshold;
-    case "ne":
-      return value !== threshold;
-    default:
-      throw new RangeError(
-        `invalid comparator "${comparator as string}", expected one of ${COMPARATORS.join(", ")}`,
-      );
-  }
-}
-
-/** Returns the deduplication key of an alert: SHA-256 (hex) of its source and canonical labels. */
-export function alertFingerprint(
-  source: { ruleId: string } | { title: string },
-  labels: MetricLabels,
-): string {
-  const head = "ruleId" in source ? `rule:${source.ruleId}` : `title:${source.title}`;
-  return createHash("sha256")
-    .update(`${head}\n${canonicalJson(normalizeLabels(labels))}`)
-    .digest("hex");
-}
-
-export interface AlertNotification {
-  status: "firing" | "resolved";
-  alert: Alert;
-  ruleName: string | null;
-}
-
-export type AlertNotifier = (notification: AlertNotification) => Promise<void>;
-
-/** Builds the JSON body that the webhook notifier POSTs. */
-export function buildWebhookPayload(notification: AlertNotification, sentAt = new Date()) {
-  const { alert } = notification;
-  return {
-    version: "1",
-    source: "qsfl-caad",
-    status: notification.status,
-    sentAt: sentAt.toISOString(),
-    alert: {
-      id: alert.id,
-      fingerprint: alert.fingerprint,
-      ruleId: alert.ruleId,
-      ruleName: notification.ruleName,
-      title: alert.title,
-      description: alert.description,
-      severity: alert.severity,
-      state: alert.state,
-      labels: alert.labels,
-      value: alert.value,
-      count: alert.count,
-      firstSeenAt: alert.firstSeenAt.toISOString(),
-      lastSeenAt: alert.lastSeenAt.toISOString(),
-      acknowledgedAt: alert.acknowledgedAt?.toISOString() ?? null,
-      resolvedAt: alert.resolvedAt?.toISOString() ?? null,
-      autoResolved: alert.autoResolved,
-    },
-  };
-}
-
-/** Returns a notifier that POSTs each notification to `url` with sendWebhook. */
-export function createWebhookNotifier(url: string, options: WebhookOptions = {}): AlertNotifier {
-  return async (notification) => {
-    await sendWebhook(url, buildWebhookPayload(notification), options);
-  };
-}
 
 export interface AlertManagerOptions {
   events?: SecurityEventLogger;
@@ -608,6 +517,8 @@ export class AlertManager {
     }
   }
 
+  // NOTE: notifications are awaited one at a time, so an unreachable webhook delays an evaluation
+  // by up to the webhook's retry budget (about 24 s with the defaults) per new or resolved alert.
   private async notify(notification: AlertNotification): Promise<void> {
     if (!this.notifier) return;
     try {

@@ -1,7 +1,7 @@
-/** Typed errors of lib/monitoring, which route handlers map to HTTP status codes. */
+/** Typed errors of lib/monitoring, each documented with the HTTP status a route should return. */
 import type { AlertState } from "../generated/prisma/client";
 
-/** The alert id matches no alert (HTTP 404). */
+/** Error for an alert id that matches no alert (HTTP 404). */
 export class AlertNotFoundError extends Error {
   constructor(readonly alertId: string) {
     super(`alert ${alertId} not found`);
@@ -9,7 +9,7 @@ export class AlertNotFoundError extends Error {
   }
 }
 
-/** The requested lifecycle step is not allowed from the alert's current state (HTTP 409). */
+/** Error for a lifecycle step that the alert's current state does not allow (HTTP 409). */
 export class AlertTransitionError extends Error {
   constructor(
     readonly alertId: string,

@@ -62,9 +62,7 @@ export async function registerMonitoringJobs(
       QUEUES.monitoringAlerts,
       { requestedAt: new Date().toISOString(), reason: "schedule" },
       evaluationSeconds,
-    ).catch((error) =>
-      logger.warn({ err: error, workerId }, "could not request an alert evaluation"),
-    );
+    ).catch((error) => logger.warn({ err: error, workerId }, "alert evaluation request failed"));
   };
   requestEvaluation();
   const evaluationTimer = setInterval(requestEvaluation, evaluationSeconds * 1000);

@@ -191,10 +191,7 @@ export class SecurityEventLogger {
         `invalid limit ${limit}, expected an integer from 1 to ${MAX_EVENT_PAGE_SIZE}`,
       );
     }
-    const cursor = options.cursor == null ? undefined : BigInt(options.cursor);
-    if (cursor !== undefined && cursor < 0n) {
-      throw new RangeError(`invalid cursor ${cursor}, expected a sequence number of at least 0`);
-    }
+    const cursor = parseCursor(options.cursor);
     const order = options.order ?? "asc";
     if (order !== "asc" && order !== "desc") {
       throw new RangeError(`invalid order "${order}", expected "asc" or "desc"`);
@@ -327,6 +324,22 @@ export interface EventQueryOptions {
 export interface SecurityEventPage {
   events: SecurityEventRecord[];
   nextCursor: bigint | null;
+}
+
+function parseCursor(value: EventQueryOptions["cursor"]): bigint | undefined {
+  if (value == null) return undefined;
+  let cursor: bigint;
+  try {
+    cursor = BigInt(value);
+  } catch {
+    cursor = -1n;
+  }
+  if (cursor < 0n) {
+    throw new RangeError(
+      `invalid cursor ${JSON.stringify(String(value))}, expected a sequence number of at least 0`,
+    );
+  }
+  return cursor;
 }
 
 function assertDate(value: Date, name: string): void {

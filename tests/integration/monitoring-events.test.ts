@@ -349,6 +349,12 @@ describe("SecurityEventLogger queries and helpers", () => {
     await expect(events.getEvents(at(0), at(1), null, { limit: 0 })).rejects.toThrow(
       /invalid limit 0/,
     );
+    await expect(events.getEvents(at(0), at(1), null, { cursor: "abc" })).rejects.toThrow(
+      /invalid cursor "abc"/,
+    );
+    await expect(events.getEvents(at(0), at(1), null, { cursor: -2 })).rejects.toThrow(
+      /invalid cursor "-2"/,
+    );
     await expect(events.getEvents(at(0), at(1), "bogus" as never)).rejects.toThrow(
       /invalid event type "bogus"/,
     );

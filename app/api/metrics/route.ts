@@ -27,7 +27,10 @@ export async function GET(request: Request): Promise<Response> {
   if (!isAuthorizedScrape(request.headers.get("authorization"), token)) {
     logRejectedScrape();
     return Response.json(
-      { error: "unauthorized", message: "missing or invalid bearer token for /api/metrics" },
+      {
+        error: "unauthorized",
+        message: "missing or invalid bearer token: send Authorization: Bearer <QSFL_METRICS_TOKEN>",
+      },
       {
         status: 401,
         headers: { "cache-control": "no-store", "www-authenticate": 'Bearer realm="metrics"' },
