@@ -66,8 +66,7 @@ const NAME = "[a-zA-Z_:][a-zA-Z0-9_:]*";
 const LABEL = '[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\["\\\\n])*"';
 // Prometheus parses values with Go's strconv.ParseFloat, which accepts NaN and Inf in any case
 // (prom-client 15 writes "Nan").
-const VALUE =
-  "(?:[-+]?(?:\\d+\\.?\\d*(?:[eE][-+]?\\d+)?|\\.\\d+)|[nN][aA][nN]|[-+]?[iI][nN][fF])";
+const VALUE = "(?:[-+]?(?:\\d+\\.?\\d*(?:[eE][-+]?\\d+)?|\\.\\d+)|[nN][aA][nN]|[-+]?[iI][nN][fF])";
 const SAMPLE_LINE = new RegExp(
   `^(${NAME})(?:\\{((?:${LABEL})(?:,${LABEL})*,?)?\\})? (${VALUE})(?: -?\\d+)?$`,
 );
