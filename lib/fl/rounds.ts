@@ -27,6 +27,7 @@ import {
 } from "../detection";
 import type { Prisma, PrismaClient, Round } from "../generated/prisma/client";
 import { logger } from "../logger";
+import { MetricsCollector } from "../monitoring/metrics";
 import { SecurityEventLogger } from "../monitoring/security-events";
 import { signModel, toHex } from "../pq";
 import { type TensorSpec, unflattenWeights, type Weights } from "../tensors";
@@ -532,36 +533,32 @@ export async function finalizeRound(
           });
         }
       }
-      const quarantined = await tx.client.count({
-        where: { federationId: round.federationId, status: "quarantined" },
-      });
-      const labels = { federationId: round.federationId };
-      const timestamp = round.publishedAt ?? new Date();
-      const points: { name: string; value: number }[] = [
-        {
-          name: "round_duration_seconds",
-          value: ((round.publishedAt ?? new Date()).getTime() - round.openedAt.getTime()) / 1000,
-        },
-        { name: "updates_accepted_total", value: counts.accepted },
-        { name: "updates_rejected_total", value: counts.rejected + counts.excluded },
-        {
-          name: "anomalies_detected_total",
-          value: round.updates.filter((u) => u.anomalyScore?.isAnomalous).length,
-        },
-        { name: "quarantined_clients", value: quarantined },
-      ];
-      if (round.testAccuracy !== null)
-        points.push({ name: "test_accuracy", value: round.testAccuracy });
-      if (round.testLoss !== null) points.push({ name: "test_loss", value: round.testLoss });
-      await tx.metricPoint.createMany({
-        data: points.map((p) => ({
-          ...p,
-          timestamp,
-          labels: { ...labels, round: String(round.number) },
-        })),
-      });
+      await recordRoundMetrics(tx, round);
       await tx.round.update({ where: { id: roundId }, data: { finalizedAt: new Date() } });
     },
     { timeout: 30_000 },
   );
+}
+
+/** Records the round's metric points inside the finalize transaction. */
+async function recordRoundMetrics(
+  tx: Prisma.TransactionClient,
+  round: Round & { updates: { status: string; anomalyScore: { isAnomalous: boolean } | null }[] },
+): Promise<void> {
+  const quarantined = await tx.client.count({
+    where: { federationId: round.federationId, status: "quarantined" },
+  });
+  const end = round.publishedAt ?? round.closedAt ?? new Date();
+  await new MetricsCollector(tx as unknown as PrismaClient).recordRoundMetrics({
+    federationId: round.federationId,
+    roundNumber: round.number,
+    durationSeconds: Math.max(0, (end.getTime() - round.openedAt.getTime()) / 1000),
+    accepted: round.updates.filter((u) => u.status === "accepted").length,
+    rejected: round.updates.filter((u) => u.status !== "accepted").length,
+    anomalies: round.updates.filter((u) => u.anomalyScore?.isAnomalous).length,
+    quarantined,
+    testAccuracy: round.testAccuracy,
+    testLoss: round.testLoss,
+    timestamp: end,
+  });
 }

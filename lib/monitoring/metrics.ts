@@ -287,7 +287,11 @@ export class MetricsCollector {
     assertDate(timestamp, "timestamp");
     const labels = { federation_id: input.federationId };
 
-    return this.prisma.$transaction(async (tx) => {
+    // Inside a caller's interactive transaction (a client without $transaction) the points
+    // commit with the caller's other writes, as the round close does.
+    const inTransaction =
+      typeof (this.prisma as { $transaction?: unknown }).$transaction !== "function";
+    const record = async (tx: Prisma.TransactionClient) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}::int, ${COUNTER_LOCK_KEY}::int)`;
       const lastRound = await latestValue(tx, FL_METRICS.roundNumber, labels);
       if (lastRound !== null && lastRound >= input.roundNumber) return false;
@@ -314,7 +318,9 @@ export class MetricsCollector {
       }
       await tx.metricPoint.createMany({ data });
       return true;
-    }, LOCKED_TRANSACTION_OPTIONS);
+    };
+    if (inTransaction) return record(this.prisma as unknown as Prisma.TransactionClient);
+    return this.prisma.$transaction(record, LOCKED_TRANSACTION_OPTIONS);
   }
 
   /**
