@@ -5,11 +5,12 @@
  * Design decisions:
  * - Rules work on deltas (update - global), not on full weights, so that clipping bounds how far
  *   one client moves the model and so that Krum's distances compare what clients changed.
- *   The new global model is global + aggregated delta, rounded once to float32.
+ *   The new global model is global + aggregated delta, both float32 (the rules accumulate in
+ *   float64 and round their result to float32).
  * - Updates are sorted by clientId (UTF-16 code unit order) before anything else. The result
  *   is therefore the same, bit for bit, whatever order the updates arrived in, and every tie
  *   (Krum scores, Multi-Krum's m-th place, Bulyan's loop) goes to the smaller clientId.
- * - Every input is checked before any arithmetic: layouts with assertSameLayout (the error names
+ * - Every input is checked before the rule runs: layouts with assertSameLayout (the error names
  *   the client and the tensor), non-finite values (named the same way), sample counts, influence
  *   weights and each rule's bound on f. A zero total weight is an error, never a NaN model.
  */
