@@ -1,6 +1,8 @@
 import Link from "next/link";
 import { redirect } from "next/navigation";
 import type { ReactNode } from "react";
+import { MainNav } from "@/components/dashboard/nav";
+import { Providers } from "@/components/providers";
 import { getOperatorSession } from "@/lib/auth/session";
 
 export const dynamic = "force-dynamic";
@@ -9,28 +11,21 @@ export default async function DashboardLayout({ children }: { children: ReactNod
   const session = await getOperatorSession();
   if (!session) redirect("/login");
   return (
-    <div>
-      <header
-        style={{
-          display: "flex",
-          gap: "1rem",
-          alignItems: "center",
-          padding: "0.75rem 1.25rem",
-          borderBottom: "1px solid var(--border)",
-          background: "var(--panel)",
-          flexWrap: "wrap",
-        }}
-      >
-        <strong>QSFL-CAAD</strong>
-        <nav aria-label="Main" style={{ display: "flex", gap: "1rem", flexWrap: "wrap" }}>
-          <Link href="/">Overview</Link>
-        </nav>
-        <span className="muted" style={{ marginLeft: "auto" }}>
+    <Providers>
+      <a className="skip-link" href="#content">
+        Skip to content
+      </a>
+      <header className="site-header">
+        <strong className="brand">QSFL-CAAD</strong>
+        <MainNav isAdmin={session.role === "admin"} />
+        <span className="muted account" data-testid="signed-in-as">
           {session.email} ({session.role})
         </span>
         <Link href="/api/auth/signout">Sign out</Link>
       </header>
-      <main style={{ padding: "1.25rem", maxWidth: 1200, margin: "0 auto" }}>{children}</main>
-    </div>
+      <main id="content" className="content">
+        {children}
+      </main>
+    </Providers>
   );
 }
