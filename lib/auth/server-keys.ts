@@ -52,25 +52,32 @@ export function parseMasterKey(hex: string | undefined): Uint8Array {
   return fromHex(hex.toLowerCase());
 }
 
-const cache = new Map<string, Promise<ServerKeys>>();
+// One entry per Prisma client (that is, per database connection) and master key.
+let cache = new WeakMap<PrismaClient, Map<string, Promise<ServerKeys>>>();
 
-/** Returns the active server keys, creating them on first use. Cached per database and key. */
+/** Returns the active server keys, creating them on first use. Cached per client and key. */
 export function getServerKeys(prisma: PrismaClient, masterKey: Uint8Array): Promise<ServerKeys> {
-  const cacheKey = `${Buffer.from(masterKey).toString("hex").slice(0, 16)}`;
-  let entry = cache.get(cacheKey);
+  const cacheKey = Buffer.from(masterKey).toString("hex");
+  let perClient = cache.get(prisma);
+  if (!perClient) {
+    perClient = new Map();
+    cache.set(prisma, perClient);
+  }
+  let entry = perClient.get(cacheKey);
   if (!entry) {
+    const entries = perClient;
     entry = loadOrCreate(prisma, masterKey).catch((error) => {
-      cache.delete(cacheKey);
+      entries.delete(cacheKey);
       throw error;
     });
-    cache.set(cacheKey, entry);
+    perClient.set(cacheKey, entry);
   }
   return entry;
 }
 
-/** Forgets cached keys, for tests that switch databases within one process. */
+/** Forgets cached keys. */
 export function clearServerKeyCache(): void {
-  cache.clear();
+  cache = new WeakMap();
 }
 
 async function loadOrCreate(prisma: PrismaClient, masterKey: Uint8Array): Promise<ServerKeys> {

@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import pg from "pg";
 
 // The key Prisma Migrate also locks, so this runner and `prisma migrate` never interleave.
@@ -37,7 +38,10 @@ export class MigrationError extends Error {
   }
 }
 
-export const DEFAULT_MIGRATIONS_DIR = path.resolve(process.cwd(), "prisma", "migrations");
+/** prisma/migrations of this checkout, wherever the process was started from. */
+export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(
+  new URL("../../prisma/migrations", import.meta.url),
+);
 
 export async function readMigrations(dir = DEFAULT_MIGRATIONS_DIR): Promise<MigrationFile[]> {
   const entries = await readdir(dir, { withFileTypes: true });

@@ -82,7 +82,13 @@ export async function recordRejection(
       severity: rejection.event.severity,
       clientId: rejection.event.clientId ?? null,
       description: `${route} rejected: ${rejection.message}`,
-      metadata: { route, requestId, code: rejection.code, status: rejection.status },
+      metadata: {
+        route,
+        requestId,
+        code: rejection.code,
+        status: rejection.status,
+        success: false,
+      },
     });
   } catch (error) {
     logger.error(
