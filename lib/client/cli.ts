@@ -15,6 +15,7 @@ import pino from "pino";
 import { ATTACKS, getAttack, type ParameterValue } from "../attacks/registry";
 import { CLIENT_ID_PATTERN } from "../auth/enrollment";
 import type { Dataset } from "../ml/data";
+import { SINGLE_CLIENT_ATTACKS, SINGLE_CLIENT_UNSUPPORTED } from "./attack-support";
 import { ClientError, ServerRejectedError, StateError } from "./errors";
 import type { AttackConfig, ProgressEvent } from "./participant";
 import { DEFAULT_RETRY_POLICY } from "./retry";
@@ -73,7 +74,8 @@ Connection and identity:
   --pin-kem-key HEX         SHA-256 fingerprint of the server's X-Wing key (default: not pinned)
   --timeout-ms MS           time limit of one HTTP attempt in milliseconds (default ${DEFAULT_TIMEOUT_MS})
   --max-retries N           retries after a timeout, network error, 429 or 5xx, with exponential
-                            backoff from ${DEFAULT_RETRY_POLICY.baseDelayMs} ms up to ${DEFAULT_RETRY_POLICY.maxDelayMs} ms (default ${DEFAULT_RETRY_POLICY.maxRetries})
+                            backoff and jitter: the first waits ${DEFAULT_RETRY_POLICY.baseDelayMs / 2}-${DEFAULT_RETRY_POLICY.baseDelayMs} ms, none more
+                            than ${DEFAULT_RETRY_POLICY.maxDelayMs} ms (default ${DEFAULT_RETRY_POLICY.maxRetries})
 
 Training (run):
   --federation ID           federation to join (required)
@@ -96,7 +98,7 @@ Training (run):
   --batch-size B            samples per gradient step (default: the federation's model spec)
   --attack NAME             act as a simulated attacker; malicious-client is the earlier
                             system's (20% labels flipped, weights x1.5 + N(0, 0.05^2) noise).
-                            One of: ${Object.keys(ATTACKS).join(", ")}
+                            One of: ${wrap(SINGLE_CLIENT_ATTACKS.join(", "), 28, 62)}
   --attack-param KEY=VALUE  override one attack parameter; repeat for several
   --poll-interval-ms MS     milliseconds between polls of the round (default ${DEFAULT_POLL_MS})
   --max-rounds N            stop after submitting N updates (default: until the federation ends)
@@ -390,7 +392,13 @@ function attackOption(name: string | undefined, pairs: string[]): AttackConfig |
   }
   if (!Object.hasOwn(ATTACKS, name)) {
     throw new UsageError(
-      `unknown --attack "${name}": expected one of ${Object.keys(ATTACKS).join(", ")}`,
+      `unknown --attack "${name}": expected one of ${SINGLE_CLIENT_ATTACKS.join(", ")}`,
+    );
+  }
+  const unsupported = SINGLE_CLIENT_UNSUPPORTED[name];
+  if (unsupported !== undefined) {
+    throw new UsageError(
+      `--attack ${name} ${unsupported}, so one client cannot run it; expected one of ${SINGLE_CLIENT_ATTACKS.join(", ")}`,
     );
   }
   const definitions = getAttack(name).parameters;
@@ -420,6 +428,11 @@ function attackOption(name: string | undefined, pairs: string[]): AttackConfig |
     } else {
       parameters[key] = text;
     }
+  }
+  if (name === "model-replacement" && parameters.numClients === undefined) {
+    throw new UsageError(
+      "--attack model-replacement needs --attack-param numClients=N, the number of clients per round",
+    );
   }
   return { name, parameters };
 }
@@ -471,6 +484,22 @@ function describeFailure(error: unknown): string {
   if (error instanceof ClientError) return error.message;
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
+}
+
+/** Wraps `text` at word boundaries to `width` columns, indenting lines after the first. */
+function wrap(text: string, indent: number, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines.join(`\n${" ".repeat(indent)}`);
 }
 
 function print(line: string): void {

@@ -31,6 +31,7 @@ import {
   trainLocal,
 } from "../ml";
 import type { Weights } from "../tensors";
+import { SINGLE_CLIENT_UNSUPPORTED } from "./attack-support";
 import { ServerRejectedError } from "./errors";
 import type { FederationStatus, QSFLClient, RoundInfo, RoundStatus } from "./sdk";
 
@@ -99,14 +100,6 @@ export interface ParticipantSummary {
 
 /** Rejections that end this client's part in one round without stopping the loop. */
 const ROUND_SKIP_CODES = new Set(["round_closed", "stale_model", "round_mismatch"]);
-
-const SINGLE_CLIENT_UNSUPPORTED: Readonly<Record<string, string>> = {
-  alie: "needs the honest clients' updates",
-  ipm: "needs the honest clients' updates",
-  "min-max": "needs the honest clients' updates",
-  "min-sum": "needs the honest clients' updates",
-  sybil: "submits several updates per round",
-};
 
 /**
  * Runs the client loop described in the module comment and returns why it stopped. Throws on

@@ -110,6 +110,8 @@ describe("qsfl-client CLI", () => {
       [[...base, "--num-partitions", "3", "--partition-index", "3"], /expected 0 to 2/],
       [[...base, "--epochs", "1.5"], /invalid --epochs "1.5": expected an integer >= 1/],
       [[...base, "--attack", "nope"], /unknown --attack "nope"/],
+      [[...base, "--attack", "alie"], /--attack alie needs the honest clients' updates/],
+      [[...base, "--attack", "model-replacement"], /needs --attack-param numClients=N/],
       [[...base, "--attack", "scaling", "--attack-param", "lambda=big"], /expected a number/],
       [[...base, "--attack", "scaling", "--attack-param", "gamma=2"], /no parameter "gamma"/],
       [[...base, "--attack-param", "lambda=2"], /--attack-param needs --attack/],
