@@ -1,7 +1,7 @@
 /**
- * Which registered attacks one client can play by itself. The omniscient attacks compute their
- * update from the honest clients' updates of the round, and the Sybil attack submits several
- * updates per round, so neither fits a single participant.
+ * The split of the registered attacks into those one client can play by itself and the rest. The
+ * omniscient attacks compute their update from the honest clients' updates of the round, and the
+ * Sybil attack submits several updates per round, so neither fits a single participant.
  */
 
 import { ATTACKS } from "../attacks/registry";

@@ -30,31 +30,53 @@ let initialization: Promise<BackendName> | undefined;
  * use. Later calls return the first call's promise, so it is safe to await before every training.
  */
 export function initTensorFlow(
-  options: { logger?: WarningLogger; backend?: BackendName } = {},
+  options: {
+    logger?: WarningLogger;
+    backend?: BackendName;
+    /** Folder of the .wasm binaries, with a trailing separator; the package's dist by default. */
+    wasmPath?: string;
+  } = {},
 ): Promise<BackendName> {
   if (initialization !== undefined) return initialization;
   const requested = options.backend ?? "wasm";
   if (requested !== "wasm" && requested !== "cpu") {
     throw new RangeError(`backend: expected "wasm" or "cpu", got ${JSON.stringify(requested)}`);
   }
-  initialization = selectBackend(requested, options.logger ?? defaultLogger);
+  if (options.wasmPath !== undefined && typeof options.wasmPath !== "string") {
+    throw new TypeError(`wasmPath: expected a folder path, got ${String(options.wasmPath)}`);
+  }
+  initialization = selectBackend(
+    requested,
+    options.logger ?? defaultLogger,
+    options.wasmPath ?? wasmDirectory(),
+  );
   return initialization;
 }
 
-async function selectBackend(requested: BackendName, logger: WarningLogger): Promise<BackendName> {
+async function selectBackend(
+  requested: BackendName,
+  logger: WarningLogger,
+  wasmPath: string,
+): Promise<BackendName> {
   if (requested === "wasm") {
     try {
       // Imported here because importing the package registers "wasm" as the preferred backend,
       // and any tensor operation before the backend has finished loading would then throw.
       const { setWasmPaths } = await import("@tensorflow/tfjs-backend-wasm");
-      setWasmPaths(wasmDirectory());
+      setWasmPaths(wasmPath);
       if (await tf.setBackend("wasm")) {
         await tf.ready();
         return "wasm";
       }
-      logger.warn({ backend: "wasm" }, "the WASM backend did not initialise; training on cpu");
+      logger.warn(
+        { backend: "wasm", wasmPath },
+        "the WASM backend did not initialise; training on cpu",
+      );
     } catch (error) {
-      logger.warn({ err: error, backend: "wasm" }, "the WASM backend failed; training on cpu");
+      logger.warn(
+        { err: error, backend: "wasm", wasmPath },
+        "the WASM backend failed; training on cpu",
+      );
     }
   }
   if (!(await tf.setBackend("cpu"))) {
