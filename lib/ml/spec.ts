@@ -37,7 +37,7 @@ export const modelSpecSchema = z.discriminatedUnion("architecture", [
   z
     .object({
       architecture: z.literal("mlp"),
-      hidden: z.array(z.number().int().min(1).max(65_536)).max(16).default([128]),
+      hidden: z.array(z.number().int().min(1).max(65_536)).max(16).readonly().default([128]),
       ...trainingFields,
     })
     .strict(),
