@@ -51,10 +51,21 @@ async function main(): Promise<void> {
     }
   });
   onShutdown("monitoring", (await registerMonitoringJobs(boss, prisma, config, workerId)).stop);
-  onShutdown(
-    "rounds",
-    (await registerRoundJobs(boss, prisma, { evaluate: await createServerEvaluator() })).stop,
-  );
+  // Fault injection for the resilience tests: hold each round close just before its commit so a
+  // test can kill this worker there. Never set in production.
+  const pauseMs = Number(process.env.QSFL_FAULT_PAUSE_BEFORE_PUBLISH_MS ?? 0);
+  const beforePublish =
+    pauseMs > 0
+      ? async (roundId: string) => {
+          logger.warn({ roundId, pauseMs }, "fault injection: pausing before publishing the round");
+          await new Promise((resolve) => setTimeout(resolve, pauseMs));
+        }
+      : undefined;
+  const roundJobs = await registerRoundJobs(boss, prisma, {
+    evaluate: await createServerEvaluator(),
+    beforePublish,
+  });
+  onShutdown("rounds", roundJobs.stop);
 
   logger.info({ workerId }, "worker started");
 }
