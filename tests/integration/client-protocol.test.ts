@@ -476,6 +476,40 @@ describe("client protocol", () => {
     expect((await postUpdate(seal(rotated))).status).toBe(202);
   });
 
+  it("random and mutated bodies never cause a 5xx", async () => {
+    const valid = seal(alice);
+    const before = await m.db.getPrisma().modelUpdate.count();
+    const statuses = new Set<number>();
+    for (let i = 0; i < 60; i++) {
+      let body: Uint8Array;
+      if (i % 3 === 0) {
+        body = new Uint8Array(Math.floor(Math.random() * 4096));
+        for (let k = 0; k < body.length; k++) body[k] = Math.floor(Math.random() * 256);
+      } else if (i % 3 === 1) {
+        body = valid.slice();
+        for (let flips = 0; flips < 1 + (i % 7); flips++) {
+          const position = Math.floor(Math.random() * body.length);
+          body[position] ^= 1 << Math.floor(Math.random() * 8);
+        }
+      } else {
+        body = valid.subarray(0, Math.floor(Math.random() * valid.length));
+      }
+      const response = await postUpdate(body);
+      statuses.add(response.status);
+      expect(response.status, `case ${i}`).toBeGreaterThanOrEqual(400);
+      expect(response.status, `case ${i}`).toBeLessThan(500);
+      expect((await response.json()).error).toBeTypeOf("string");
+    }
+    for (const route of ["/api/v1/sessions"]) {
+      const response = await m.sessionsRoute.POST(binaryRequest(route, new Uint8Array([1, 2, 3])));
+      expect(response.status).toBe(400);
+    }
+    const enroll = await m.enrollRoute.POST(jsonRequest("/api/v1/enroll", "{not json"));
+    expect(enroll.status).toBe(400);
+    expect(await m.db.getPrisma().modelUpdate.count()).toBe(before);
+    expect(statuses.size).toBeGreaterThanOrEqual(2);
+  });
+
   it("client refuses a tampered model", async () => {
     const response = await m.modelRoute.GET(
       new Request(`http://127.0.0.1/api/v1/federations/${federationId}/model`),
