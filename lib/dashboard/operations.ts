@@ -3,16 +3,17 @@
  * one checks the current state, acts through lib/fl, lib/auth or lib/monitoring, and records the
  * change as an operator_action security event naming the operator.
  *
- * Where the change is a plain row update (quarantine, release) the event is written in the same
- * transaction, so neither exists without the other. Where lib opens its own transaction (revoke,
- * start, stop, tokens, accounts, rules) the event is written after that commit. Alert
- * acknowledgements and resolutions are logged by AlertManager itself.
+ * The event is written after the change commits, never inside the change's transaction:
+ * SecurityEventLogger treats a Prisma 7 transaction client (which has $transaction) as a top-level
+ * client and opens a nested transaction. Alert acknowledgements and resolutions are logged by
+ * AlertManager itself.
  *
- * NOTE: when the event write after a commit fails, the change stays without its event and the
- * action reports a server failure; the server log has the error.
+ * NOTE: if the event write after a commit fails, the change stays without its event. The action
+ * then reports a server failure, and the server log has the error.
  *
  * Roles are not checked here: the server actions call requireRole with ACTION_ROLES first.
  */
+import path from "node:path";
 import { RevocationManager } from "../auth/credentials";
 import { issueEnrollmentToken } from "../auth/enrollment";
 import { createOperator } from "../auth/operators";
@@ -21,6 +22,7 @@ import type { AppConfig } from "../config";
 import { createFederationFromSpec } from "../fl/create";
 import { startFederation, stopFederation } from "../fl/federation";
 import type { Alert, AlertRule, PrismaClient, Severity } from "../generated/prisma/client";
+import { initTensorFlow } from "../ml";
 import { AlertManager } from "../monitoring/alerts";
 import { SecurityEventLogger } from "../monitoring/security-events";
 import type {
@@ -42,6 +44,9 @@ export interface Actor {
   email: string;
   role: DashboardRole;
 }
+
+/** Folder of the TensorFlow.js WASM binaries; `npm start` runs the web server from the root. */
+const WASM_FOLDER = `${path.join(process.cwd(), "node_modules", "@tensorflow", "tfjs-backend-wasm", "dist")}${path.sep}`;
 
 /** Hidden layer of the "mlp" choice on the create form: the earlier system's 784-128-10 model. */
 export const MLP_HIDDEN_UNITS = 128;
@@ -68,6 +73,10 @@ export async function createFederationByOperator(
   input: CreateFederationInput,
 ): Promise<{ federationId: string; name: string }> {
   const serverKeys = await getServerKeys(prisma, parseMasterKey(process.env.QSFL_MASTER_KEY));
+  // Inside the Next.js bundle require.resolve returns a module id, not a path, so initTensorFlow
+  // cannot find the WASM binaries itself. The first call fixes the process's backend, and a
+  // missing folder makes it fall back to "cpu", which is enough to draw initial weights.
+  await initTensorFlow({ wasmPath: WASM_FOLDER });
   const modelSpec =
     input.architecture === "mlp"
       ? { architecture: "mlp", hidden: [MLP_HIDDEN_UNITS] }
@@ -187,35 +196,29 @@ async function changeClientStatus(
   to: "active" | "quarantined",
   action: string,
 ): Promise<void> {
-  await prisma.$transaction(async (tx) => {
-    const client = await tx.client.findUnique({ where: { id: input.clientId } });
-    if (!client) throw new DashboardNotFoundError("client", input.clientId);
-    if (client.status !== from) {
-      throw new DashboardStateError(
-        `cannot ${action} client "${input.clientId}": it is ${client.status}, expected ${from}`,
-      );
-    }
-    const now = new Date();
-    await tx.client.update({
-      where: { id: input.clientId },
-      data: {
-        status: to,
-        statusReason: `${action} by ${actor.email}: ${input.reason}`,
-        statusChangedAt: now,
-      },
-    });
-    await new SecurityEventLogger(tx as unknown as PrismaClient).logOperatorAction(
-      actor.id,
-      `${action} client`,
-      {
-        clientId: input.clientId,
-        reason: input.reason,
-        previousStatus: from,
-        operatorEmail: actor.email,
-      },
-      "medium",
-    );
+  // The status condition in the update makes two concurrent changes apply once.
+  const changed = await prisma.client.updateMany({
+    where: { id: input.clientId, status: from },
+    data: {
+      status: to,
+      statusReason: `${action} by ${actor.email}: ${input.reason}`,
+      statusChangedAt: new Date(),
+    },
   });
+  if (changed.count === 0) {
+    const client = await prisma.client.findUnique({ where: { id: input.clientId } });
+    if (!client) throw new DashboardNotFoundError("client", input.clientId);
+    throw new DashboardStateError(
+      `cannot ${action} client "${input.clientId}": it is ${client.status}, expected ${from}`,
+    );
+  }
+  await recordAction(
+    prisma,
+    actor,
+    `${action} client`,
+    { clientId: input.clientId, reason: input.reason, previousStatus: from },
+    "medium",
+  );
 }
 
 /** Quarantines an active client: its next updates are scored but left out of aggregation. */
