@@ -67,6 +67,7 @@ const MODEL_SPEC = { architecture: "mlp", hidden: [128] } as const;
 const OUT_DIR = path.resolve("docs", "benchmarks");
 
 interface Options {
+  /** Parts to measure; empty for `--part report`, which only rewrites round.md from round.json. */
   parts: Set<"round" | "load">;
   rounds: number;
   smallClients: number;
@@ -95,7 +96,9 @@ function parseOptions(): Options {
   });
   if (values.help) {
     console.log(`Usage: npm run bench:round -- [options]
-  --part round|load|all   which part to run (default all)
+  --part round|load|all|report
+                          which part to run (default all); report rewrites round.md from
+                          round.json without measuring
   --rounds N              rounds per client count in part 1 (default 2)
   --small-clients N       clients of the small federation (default 10)
   --small-shard N         MNIST digits per client there (default 600)
@@ -113,10 +116,10 @@ function parseOptions(): Options {
     return n;
   };
   const part = values.part;
-  if (part !== "round" && part !== "load" && part !== "all")
-    throw new RangeError(`invalid --part "${part}": expected round, load or all`);
+  if (part !== "round" && part !== "load" && part !== "all" && part !== "report")
+    throw new RangeError(`invalid --part "${part}": expected round, load, all or report`);
   return {
-    parts: new Set(part === "all" ? ["round", "load"] : [part]),
+    parts: new Set(part === "all" ? ["round", "load"] : part === "report" ? [] : [part]),
     rounds: integer("rounds", values.rounds, 1),
     smallClients: integer("small-clients", values["small-clients"], 2),
     smallShard: integer("small-shard", values["small-shard"], 10),
@@ -378,6 +381,8 @@ async function benchFederation(
       });
 
       // Plain path: float32 rows, FedAvg, one publishing transaction.
+      // NOTE: this path writes through node-postgres and the secure path through Prisma, so the
+      // ratio also counts Prisma's overhead per query, which is not part of the security layer.
       if (!plainGlobal) plainGlobal = flattenWeights(globalWeights);
       await plainDb.query("INSERT INTO plain_round (number, status) VALUES ($1, 'open')", [r]);
       const storeMs: number[] = [];
@@ -839,6 +844,7 @@ async function loadRun(server: BenchDatabaseServer, options: Options): Promise<L
           const json = (await response.json()) as { updateId?: string };
           if (response.status === 202 && json.updateId) accepted.set(json.updateId, clientId);
         } catch (error) {
+          // NOTE: the cause of a network error (reset, closed socket) is not recorded yet.
           status = (error as Error).name === "TimeoutError" ? "timeout" : "network_error";
         }
         latencies.push(performance.now() - start);
@@ -930,98 +936,146 @@ function roundTable(rows: RoundMeasurement[]): string {
   return lines.join("\n");
 }
 
-function writeReport(result: {
-  machine: ReturnType<typeof machineFacts>;
-  machineAfter: ReturnType<typeof machineFacts>;
-  options: Options;
+type Machine = ReturnType<typeof machineFacts>;
+
+interface RoundPart {
+  machine: Machine;
+  machineAfter: Machine;
+  backend: string;
+  options: Omit<Options, "parts">;
   rounds: RoundMeasurement[];
+}
+
+interface LoadPart {
+  machine: Machine;
+  machineAfter: Machine;
+  options: Omit<Options, "parts">;
   load: LoadResult | null;
-  loadError: string | null;
-}): void {
-  mkdirSync(OUT_DIR, { recursive: true });
-  writeFileSync(
-    path.join(OUT_DIR, "round.json"),
-    `${JSON.stringify({ ...result, options: { ...result.options, parts: [...result.options.parts] } }, null, 2)}\n`,
-  );
-  const small = result.rounds.filter((m) => m.clients === result.options.smallClients);
+  error: string | null;
+}
+
+interface Report {
+  roundPart: RoundPart | null;
+  loadPart: LoadPart | null;
+}
+
+/** Reads the previous round.json, whose parts are kept when this run skips them. */
+function readPreviousReport(): Report {
+  const file = path.join(OUT_DIR, "round.json");
+  if (!existsSync(file)) return { roundPart: null, loadPart: null };
+  try {
+    const parsed = JSON.parse(readFileSync(file, "utf8")) as Partial<Report>;
+    return { roundPart: parsed.roundPart ?? null, loadPart: parsed.loadPart ?? null };
+  } catch (error) {
+    console.warn(`ignoring the unreadable ${file}: ${(error as Error).message}`);
+    return { roundPart: null, loadPart: null };
+  }
+}
+
+function machineLine(machine: Machine, after: Machine): string {
+  return `Measured on ${machine.date}: Node ${machine.node}, ${machine.cpuCount} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.platform}. Load average ${machine.loadAverage.join(" / ")} at the start and ${after.loadAverage.join(" / ")} at the end (1 / 5 / 15 min). Other developers used the same cores, so every figure includes their load.`;
+}
+
+function roundSection(part: RoundPart): string[] {
+  const { options, rounds } = part;
+  const small = rounds.filter((m) => m.clients === options.smallClients);
   const target = small.length > 0 ? max(small.map((m) => m.ratioSummed)) : Number.NaN;
   const targetParallel = small.length > 0 ? max(small.map((m) => m.ratioParallel)) : Number.NaN;
-  const { machine, machineAfter, load } = result;
-  const md = [
-    "# Round wall time with and without the security layer",
-    "",
-    `Measured by \`npm run bench:round\` (scripts/bench-round.ts) on ${machine.date}: Node ${machine.node}, ${machine.cpuCount} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.platform}. Load average ${machine.loadAverage.join(" / ")} at the start and ${machineAfter.loadAverage.join(" / ")} at the end (1 / 5 / 15 min): other developers used the same cores, so every figure includes their load.`,
-    "",
+  return [
     "## Round phases",
     "",
-    `Model: MLP 784-128-10 (101,770 float32 parameters), one local epoch of trainLocal per client on its own IID MNIST shard. ${result.options.smallClients} clients train on ${result.options.smallShard} digits each. ${result.options.largeClients} clients train on ${result.options.largeShard} digits each: the shards are smaller so that all ${result.options.largeClients} clients really train (nothing is extrapolated), which also makes training a smaller share of that round. Clients train one after another in this process. Real clients train in parallel on their own machines, so each ratio is given twice: with the summed training time, and with the slowest client's training plus sealing (the server's intake and close stay serial in both).`,
+    machineLine(part.machine, part.machineAfter),
     "",
-    "Both paths use the same trained weights, so training is timed once per round. Secure: sealUpdate, receiveUpdateEnvelope on PostgreSQL (every intake check and the insert) and closeRound, timed whole. Its computation and its publishing tail (the publishing transaction plus the events and metric points) are split with the `beforePublish` hook. Detection (scoreRound + TreeSHAP + reputation) and aggregation (reputation-weighted FedAvg with adaptive clipping) come from repeating closeRound's lib calls on the same stored updates and are a breakdown of closeRound, not added to it. Plain: one float32 row per client through node-postgres, FedAvg over those rows, and the model written with the round's status in one transaction. Neither path evaluates the new model. Round 1 starts with no detector history.",
+    `Model: MLP 784-128-10 (101,770 float32 parameters), one local epoch of trainLocal (TensorFlow.js ${part.backend} backend) per client on its own IID MNIST shard. ${options.smallClients} clients train on ${options.smallShard} digits each. ${options.largeClients} clients train on ${options.largeShard} digits each: the shards are smaller so that all ${options.largeClients} clients really train (nothing is extrapolated), which also makes training a smaller share of that round. Clients train one after another in this process. Real clients train in parallel on their own machines, so each ratio is given twice: with the summed training time, and with the slowest client's training plus sealing (the server's intake and close stay serial in both).`,
     "",
-    roundTable(result.rounds),
+    "Both paths use the same trained weights, so training is timed once per round. Secure: sealUpdate, receiveUpdateEnvelope on PostgreSQL (every intake check and the insert, in process, no HTTP) and closeRound, timed whole. Its computation and its publishing tail (the publishing transaction plus the events and metric points) are split with the `beforePublish` hook. Detection (scoreRound + TreeSHAP + reputation) and aggregation (reputation-weighted FedAvg with adaptive clipping) come from repeating closeRound's lib calls on the same stored updates, so they are a breakdown of closeRound and are not added to it. Plain: one float32 row per client through node-postgres, FedAvg over those rows, and the model written with the round's status in one transaction. Neither path evaluates the new model. Round 1 starts with no detector history. The plain path writes through node-postgres and the secure path through Prisma, so the ratio also counts Prisma's per-query overhead.",
     "",
-    `Target: the security layer adds at most 10% to the round's wall time at ${result.options.smallClients} clients. Worst round measured: ratio ${target.toFixed(3)} with summed training (${target <= 1.1 ? "met" : "MISSED"}), ${targetParallel.toFixed(3)} with parallel training (${targetParallel <= 1.1 ? "met" : "MISSED"}).`,
+    roundTable(rounds),
+    "",
+    `Target: the security layer adds at most 10% to the round's wall time at ${options.smallClients} clients. Worst round measured: ratio ${target.toFixed(3)} with summed training (${target <= 1.1 ? "met" : "MISSED"}), ${targetParallel.toFixed(3)} with parallel training (${targetParallel <= 1.1 ? "met" : "MISSED"}).`,
     "",
     "Wall time per round (ms), secure / plain:",
     "",
-    ...result.rounds.map(
+    ...rounds.map(
       (m) =>
-        `- ${m.clients} clients, round ${m.round}: summed training ${ms(m.secure.wallSummedMs)} / ${ms(m.plain.wallSummedMs)}, parallel training ${ms(m.secure.wallParallelMs)} / ${ms(m.plain.wallParallelMs)}; closeRound computation ${ms(m.secure.closeComputeMs)} of which load+decode ${ms(m.secure.replay.loadDecodeMs)}, scoreRound ${ms(m.secure.replay.scoreRoundMs)}, SHAP ${ms(m.secure.replay.shapMs)}, reputation ${ms(m.secure.replay.reputationMs)}, aggregation ${ms(m.secure.replay.aggregationMs)}, signing ${ms(m.secure.replay.signingMs)} (replayed)`,
+        `- ${m.clients} clients, round ${m.round}: summed training ${ms(m.secure.wallSummedMs)} / ${ms(m.plain.wallSummedMs)}, parallel training ${ms(m.secure.wallParallelMs)} / ${ms(m.plain.wallParallelMs)}. closeRound computation ${ms(m.secure.closeComputeMs)}, replayed parts: load+decode ${ms(m.secure.replay.loadDecodeMs)}, scoreRound ${ms(m.secure.replay.scoreRoundMs)}, SHAP ${ms(m.secure.replay.shapMs)}, reputation ${ms(m.secure.replay.reputationMs)}, aggregation ${ms(m.secure.replay.aggregationMs)}, signing ${ms(m.secure.replay.signingMs)}.`,
     ),
     "",
-    "## Load run",
-    "",
   ];
-  if (load) {
-    md.push(
-      `\`next start\` (NODE_ENV=production) and one worker against a fresh database on the same machine. ${load.clients} clients enrolled in process (${ms(load.enrollMs)} ms for all, ML-DSA-65 and X-Wing key generation included), one session each opened over HTTP (${ms(load.sessionsMs)} ms, ${load.sessionFailures} failed), then ${load.clients} envelopes of ${load.parameters} float32 parameters (${load.envelopeBytes} bytes each) sealed before the clock started (${ms(load.sealMs)} ms) and submitted over loopback with ${load.concurrency} requests in flight. The federation's minClients is ${load.clients + 1}, so the round stays open and no close competes with the intake.`,
-      "",
-      "| measure | value |",
-      "|---|---|",
-      `| submissions wall time | ${ms(load.submitWallMs)} ms |`,
-      `| throughput (202 responses / s) | ${load.updatesPerSecond.toFixed(1)} |`,
-      `| latency p50 / p99 / max / mean | ${ms(load.latencyMs.p50)} / ${ms(load.latencyMs.p99)} / ${ms(load.latencyMs.max)} / ${ms(load.latencyMs.mean)} ms |`,
-      `| responses | ${Object.entries(load.statusCounts)
-        .map(([status, count]) => `${status}: ${count}`)
-        .join(", ")} |`,
-      `| abandoned at the time limit | ${load.abandoned} |`,
-      `| peak RSS of the \`next start\` process tree (VmRSS sum, 100 ms samples) | ${load.webPeakRssMiB.toFixed(0)} MiB over ${load.webProcesses} processes |`,
-      `| sum of the processes' VmHWM | ${load.webVmHwmMiB.toFixed(0)} MiB |`,
-      `| ModelUpdate rows / distinct clients | ${load.rows} / ${load.distinctClients} |`,
-      `| clients with more than one row | ${load.duplicateClients} |`,
-      `| 202 responses without a row / rows without a 202 | ${load.acceptedWithoutRow} / ${load.rowsWithoutAccepted} |`,
-      `| every update stored exactly once | ${load.exactlyOnce ? "yes" : "NO"} |`,
-    );
-  } else {
-    md.push(result.loadError ? `Not measured: ${result.loadError}` : "Not run (--part round).");
+}
+
+function loadSection(part: LoadPart): string[] {
+  const { load } = part;
+  const lines = ["## Load run", "", machineLine(part.machine, part.machineAfter), ""];
+  if (!load) {
+    lines.push(`Not measured: ${part.error ?? "unknown reason"}`, "");
+    return lines;
   }
-  md.push("");
+  lines.push(
+    `\`next start\` (NODE_ENV=production) and one worker against a fresh database on the same machine. ${load.clients} clients enrolled in process (${ms(load.enrollMs)} ms for all, ML-DSA-65 and X-Wing key generation included), one session each opened over HTTP (${ms(load.sessionsMs)} ms, ${load.sessionFailures} failed). Then ${load.clients} envelopes of ${load.parameters} float32 parameters (${load.envelopeBytes} bytes each) were sealed before the clock started (${ms(load.sealMs)} ms) and submitted over loopback with ${load.concurrency} requests in flight. The federation's minClients is ${load.clients + 1}, so the round stays open and no close competes with the intake.`,
+    "",
+    "| measure | value |",
+    "|---|---|",
+    `| submissions wall time | ${ms(load.submitWallMs)} ms |`,
+    `| throughput (202 responses / s) | ${load.updatesPerSecond.toFixed(1)} |`,
+    `| latency p50 / p99 / max / mean | ${ms(load.latencyMs.p50)} / ${ms(load.latencyMs.p99)} / ${ms(load.latencyMs.max)} / ${ms(load.latencyMs.mean)} ms |`,
+    `| responses | ${Object.entries(load.statusCounts)
+      .map(([status, count]) => `${status}: ${count}`)
+      .join(", ")} |`,
+    `| abandoned at the time limit | ${load.abandoned} |`,
+    `| peak RSS of the \`next start\` process tree (VmRSS sum, 100 ms samples) | ${load.webPeakRssMiB.toFixed(0)} MiB over ${load.webProcesses} processes |`,
+    `| sum of the processes' VmHWM | ${load.webVmHwmMiB.toFixed(0)} MiB |`,
+    `| ModelUpdate rows / distinct clients | ${load.rows} / ${load.distinctClients} |`,
+    `| clients with more than one row | ${load.duplicateClients} |`,
+    `| 202 responses without a row / rows without a 202 | ${load.acceptedWithoutRow} / ${load.rowsWithoutAccepted} |`,
+    `| every update stored exactly once | ${load.exactlyOnce ? "yes" : "NO"} |`,
+    "",
+  );
+  return lines;
+}
+
+function writeReport(report: Report): void {
+  mkdirSync(OUT_DIR, { recursive: true });
+  writeFileSync(path.join(OUT_DIR, "round.json"), `${JSON.stringify(report, null, 2)}\n`);
+  const md = [
+    "# Round wall time with and without the security layer",
+    "",
+    "Measured by `npm run bench:round` (scripts/bench-round.ts). `--part round` or `--part load` reruns one part and keeps the other part's last results.",
+    "",
+    ...(report.roundPart
+      ? roundSection(report.roundPart)
+      : ["## Round phases", "", "Not run.", ""]),
+    ...(report.loadPart ? loadSection(report.loadPart) : ["## Load run", "", "Not run.", ""]),
+  ];
   writeFileSync(path.join(OUT_DIR, "round.md"), md.join("\n"));
 }
 
 async function main(): Promise<void> {
   const options = parseOptions();
-  const machine = machineFacts();
+  const { parts, ...recordedOptions } = options;
+  const report = readPreviousReport();
+  const first = machineFacts();
   console.log(
-    `bench:round on ${machine.cpuCount} x ${machine.cpuModel}, load ${machine.loadAverage.join(" ")}`,
+    `bench:round on ${first.cpuCount} x ${first.cpuModel}, load ${first.loadAverage.join(" ")}`,
   );
+  if (parts.size === 0) {
+    writeReport(report);
+    console.log(`rewrote ${path.join(OUT_DIR, "round.md")} from round.json`);
+    return;
+  }
   const server = await startDatabaseServer();
-  const rounds: RoundMeasurement[] = [];
-  let load: LoadResult | null = null;
-  let loadError: string | null = null;
   try {
-    if (options.parts.has("round")) {
+    if (parts.has("round")) {
+      const machine = machineFacts();
       const backend = await initTensorFlow();
       console.log(`TensorFlow.js backend: ${backend}`);
       const training = mnistTrainingSplit();
-      rounds.push(
-        ...(await benchFederation(
-          server,
-          training,
-          options.smallClients,
-          options.smallShard,
-          options.rounds,
-        )),
+      const rounds = await benchFederation(
+        server,
+        training,
+        options.smallClients,
+        options.smallShard,
+        options.rounds,
       );
       rounds.push(
         ...(await benchFederation(
@@ -1032,24 +1086,40 @@ async function main(): Promise<void> {
           options.rounds,
         )),
       );
+      report.roundPart = {
+        machine,
+        machineAfter: machineFacts(),
+        backend,
+        options: recordedOptions,
+        rounds,
+      };
     }
-    if (options.parts.has("load")) {
+    if (parts.has("load")) {
+      const machine = machineFacts();
       const { isBuildCurrent } = await import("@/lib/system/build-stamp");
+      let load: LoadResult | null = null;
+      let error: string | null = null;
       if (!isBuildCurrent()) {
-        loadError =
-          "the Next.js build in .next is missing or stale; run `npx tsx scripts/build.ts`";
-        console.error(loadError);
+        error = "the Next.js build in .next is missing or stale; run `npx tsx scripts/build.ts`";
+        console.error(error);
       } else {
         load = await loadRun(server, options);
         console.log(JSON.stringify(load, null, 2));
       }
+      report.loadPart = {
+        machine,
+        machineAfter: machineFacts(),
+        options: recordedOptions,
+        load,
+        error,
+      };
     }
   } finally {
     await server.embedded?.stop();
     if (server.home && existsSync(server.home))
       rmSync(server.home, { recursive: true, force: true });
   }
-  writeReport({ machine, machineAfter: machineFacts(), options, rounds, load, loadError });
+  writeReport(report);
   console.log(`wrote ${path.join(OUT_DIR, "round.json")} and round.md`);
 }
 
