@@ -89,6 +89,12 @@ async function selectBackend(
 /** Returns the dist folder of @tensorflow/tfjs-backend-wasm, with a trailing separator. */
 function wasmDirectory(): string {
   const require = createRequire(import.meta.url);
-  const packageJson = require.resolve("@tensorflow/tfjs-backend-wasm/package.json");
-  return path.join(path.dirname(packageJson), "dist") + path.sep;
+  const packageJson: unknown = require.resolve("@tensorflow/tfjs-backend-wasm/package.json");
+  // Inside a Next.js server bundle require.resolve returns a module id (a number), not a path;
+  // the package is then found from the working folder, where `npm start` runs the server.
+  const packageDir =
+    typeof packageJson === "string"
+      ? path.dirname(packageJson)
+      : path.join(process.cwd(), "node_modules", "@tensorflow", "tfjs-backend-wasm");
+  return path.join(packageDir, "dist") + path.sep;
 }

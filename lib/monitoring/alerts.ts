@@ -36,7 +36,7 @@ import {
 } from "./alert-notifications";
 import { alertFingerprint, COMPARATOR_SYMBOLS, COMPARATORS, compareThreshold } from "./alert-rules";
 import { AlertNotFoundError, AlertTransitionError } from "./errors";
-import { LOCKED_TRANSACTION_OPTIONS } from "./locks";
+import { lockedTransactionOptions } from "./locks";
 import { assertMetricName, type MetricLabels, normalizeLabels } from "./metrics";
 import { canonicalJson, SEVERITIES, SecurityEventLogger } from "./security-events";
 
@@ -360,7 +360,7 @@ export class AlertManager {
         data: { ...draft, state: "open", count: 1, firstSeenAt: now, lastSeenAt: now },
       });
       return { alert, created: true };
-    }, LOCKED_TRANSACTION_OPTIONS);
+    }, lockedTransactionOptions());
     if (raised?.created) {
       await this.logTransition(null, "alert fired", raised.alert, draft.severity);
       await this.notify({ status: "firing", alert: raised.alert, ruleName });

@@ -16,7 +16,7 @@
  * series and returns the average, minimum, maximum and count of each bucket.
  */
 import type { Prisma, PrismaClient } from "../generated/prisma/client";
-import { LOCKED_TRANSACTION_OPTIONS } from "./locks";
+import { inLockedTransaction } from "./locks";
 
 export const METRIC_NAME_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 export const LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -252,11 +252,8 @@ export class MetricsCollector {
       await tx.metricPoint.create({ data: { name, value, labels: normalized } });
       return value;
     };
-    // A client without $transaction is a caller's interactive transaction: join it.
-    if (typeof (this.prisma as { $transaction?: unknown }).$transaction !== "function") {
-      return increment(this.prisma as unknown as Prisma.TransactionClient);
-    }
-    return this.prisma.$transaction(increment, LOCKED_TRANSACTION_OPTIONS);
+    // Inside a caller's interactive transaction the sample commits with the caller's writes.
+    return inLockedTransaction(this.prisma, increment);
   }
 
   /**
@@ -287,10 +284,8 @@ export class MetricsCollector {
     assertDate(timestamp, "timestamp");
     const labels = { federation_id: input.federationId };
 
-    // Inside a caller's interactive transaction (a client without $transaction) the points
-    // commit with the caller's other writes, as the round close does.
-    const inTransaction =
-      typeof (this.prisma as { $transaction?: unknown }).$transaction !== "function";
+    // Inside a caller's interactive transaction the points commit with the caller's other
+    // writes, as the round close does.
     const record = async (tx: Prisma.TransactionClient) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}::int, ${COUNTER_LOCK_KEY}::int)`;
       const lastRound = await latestValue(tx, FL_METRICS.roundNumber, labels);
@@ -319,8 +314,7 @@ export class MetricsCollector {
       await tx.metricPoint.createMany({ data });
       return true;
     };
-    if (inTransaction) return record(this.prisma as unknown as Prisma.TransactionClient);
-    return this.prisma.$transaction(record, LOCKED_TRANSACTION_OPTIONS);
+    return inLockedTransaction(this.prisma, record);
   }
 
   /**

@@ -22,7 +22,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { EventType, Prisma, PrismaClient, Severity } from "../generated/prisma/client";
 import { logger } from "../logger";
-import { LOCKED_TRANSACTION_OPTIONS } from "./locks";
+import { inLockedTransaction } from "./locks";
 import { FL_METRICS, MetricsCollector } from "./metrics";
 
 export const GENESIS_HASH = "0".repeat(64);
@@ -129,10 +129,8 @@ export class SecurityEventLogger {
       metadata: JSON.parse(canonicalJson(input.metadata ?? {})) as Record<string, unknown>,
       timestamp,
     };
-    // Inside a caller's interactive transaction (a client without $transaction) the event
-    // commits or rolls back with the caller's other writes.
-    const inTransaction =
-      typeof (this.prisma as { $transaction?: unknown }).$transaction !== "function";
+    // Inside a caller's interactive transaction the event commits or rolls back with the
+    // caller's other writes.
     const append = async (tx: Prisma.TransactionClient) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`;
       const last = await tx.securityEvent.findFirst({
@@ -145,9 +143,7 @@ export class SecurityEventLogger {
         data: { ...event, metadata: event.metadata as object, prevHash, hash },
       });
     };
-    const row = inTransaction
-      ? await append(this.prisma as unknown as Prisma.TransactionClient)
-      : await this.prisma.$transaction(append, LOCKED_TRANSACTION_OPTIONS);
+    const row = await inLockedTransaction(this.prisma, append);
     logger.debug(
       { eventId: row.id, type: row.type, clientId: row.clientId },
       "security event logged",
