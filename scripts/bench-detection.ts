@@ -46,9 +46,10 @@
  *   --out DIR         write detection.json and detection.md to DIR; a complete run with default
  *                     options writes to docs/benchmarks, any other run writes nothing without it
  *   --synthetic       run the synthetic-update simulation of scripts/bench-detection-synthetic.ts
+ *   --render FILE     write detection.md again from a recorded detection.json, next to it
  */
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -1167,6 +1168,17 @@ function renderMarkdown(record: BenchRecord, options: BenchOptions): string {
     `Targets: by round ${TARGETS.round}, TPR >= ${TARGETS.minTruePositiveRate} and FPR <= ${TARGETS.maxFalsePositiveRate}; final accuracy within ${TARGETS.maxAccuracyDrop * 100} points of the no-attack FedAvg run; backdoor success <= ${TARGETS.maxBackdoorSuccess * 100}%. The tables show what was measured, misses included.`,
     "",
   );
+  const attacks = record.parameters.attacks as AttackCase[];
+  lines.push(
+    "Attacks (lib/attacks registry names and parameters in detection.json):",
+    "",
+    "| attack | what the 4 attackers do |",
+    "|---|---|",
+    ...attacks.map((attack) => `| ${attack.name} | ${attack.description} |`),
+    "",
+    'The "FedAvg, no defence" column is the same attack under plain FedAvg weighted by sample count, without detection or clipping.',
+    "",
+  );
 
   const partitions = [...new Set(record.summary.map((s) => s.partition))];
   for (const partition of partitions) {
@@ -1222,8 +1234,21 @@ function renderMarkdown(record: BenchRecord, options: BenchOptions): string {
         const run = serverRuns.find((r) => r.attack === s.attack);
         const detection = run?.rounds.find((r) => r.round === round)?.detection;
         if (!run || !detection) continue;
+        const samples = (record.partitions[partition] as { samplesPerClient: number[] })
+          .samplesPerClient;
+        // clientIds and samplesPerClient are both in client index order.
+        const quarantinedHonest = run.clientIds
+          .map((id, index) => ({ id, index }))
+          .filter(({ id, index }) => {
+            return detection.perClient.quarantined[index] && !run.maliciousClients.includes(id);
+          })
+          .map(({ id, index }) => `${id} (${samples[index]} digits)`);
+        const honestPart =
+          quarantinedHonest.length > 0
+            ? ` Honest clients quarantined: ${quarantinedHonest.join(", ")}.`
+            : "";
         lines.push(
-          `- ${s.attack}: malicious scores ${detection.scores.maliciousMin.toFixed(3)} to ${detection.scores.maliciousMax.toFixed(3)}, honest mean ${detection.scores.honestMean.toFixed(3)}, honest max ${detection.scores.honestMax.toFixed(3)}; ${separatingFeatures(run, round, 3).join(", ")}.`,
+          `- ${s.attack}: malicious scores ${detection.scores.maliciousMin.toFixed(3)} to ${detection.scores.maliciousMax.toFixed(3)}, honest mean ${detection.scores.honestMean.toFixed(3)}, honest max ${detection.scores.honestMax.toFixed(3)}. Separating features: ${separatingFeatures(run, round, 3).join(", ")}.${honestPart}`,
         );
       }
       lines.push("");
@@ -1249,6 +1274,8 @@ interface CommandLine {
   experiment: DetectorExperiment | null;
   outDir: string | null;
   synthetic: boolean;
+  /** detection.json whose detection.md to write again, without running anything. */
+  render: string | null;
 }
 
 /** Parses the flags of the usage text in the module comment. */
@@ -1261,6 +1288,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   let reputationOverrides: ReputationOptions = {};
   let outDir: string | null = null;
   let synthetic = false;
+  let render: string | null = null;
   let experiment: DetectorExperiment | null = null;
   let partial = false;
 
@@ -1353,6 +1381,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       case "--synthetic":
         synthetic = true;
         break;
+      case "--render":
+        render = path.resolve(argumentValue(flag, i++));
+        break;
       default:
         throw new RangeError(
           `unknown option ${JSON.stringify(flag)}. See the usage in scripts/bench-detection.ts`,
@@ -1370,6 +1401,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     experiment,
     outDir,
     synthetic,
+    render,
   };
 }
 
@@ -1378,6 +1410,18 @@ async function main(): Promise<void> {
   if (commandLine.synthetic) {
     const { runSyntheticBenchmark } = await import("./bench-detection-synthetic");
     runSyntheticBenchmark();
+    return;
+  }
+  if (commandLine.render !== null) {
+    const record = JSON.parse(readFileSync(commandLine.render, "utf8")) as BenchRecord;
+    const markdownPath = path.join(path.dirname(commandLine.render), "detection.md");
+    writeFileSync(
+      markdownPath,
+      renderMarkdown(record, record.parameters as unknown as BenchOptions),
+    );
+    console.log(
+      `wrote ${path.relative(ROOT, markdownPath)} from ${path.relative(ROOT, commandLine.render)}`,
+    );
     return;
   }
   const started = performance.now();
