@@ -16,7 +16,7 @@
  * - Reputation keeps being updated while a client is quarantined.
  *
  * The defaults assume scores from the round detector (threshold 0.575). In the simulation of
- * `npm run bench:detection`, honest updates averaged scores of 0.42 to 0.50, which gives a
+ * `npm run bench:detection -- --synthetic`, honest updates averaged scores of 0.42 to 0.50, which gives a
  * reputation of about 0.5 to 0.58.
  */
 

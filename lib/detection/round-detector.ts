@@ -20,8 +20,9 @@
  *
  * Defaults were tuned on simulated rounds: a 294-parameter model, honest deltas = a shared
  * direction plus Gaussian noise, attackers that scale their delta by 10 or flip its sign.
- * `npm run bench:detection` reruns that simulation (20 seeds of 3 rounds per case) and records
- * the scores in docs/benchmarks/detection.json.
+ * `npm run bench:detection -- --synthetic` reruns that simulation (20 seeds of 3 rounds per case)
+ * and records the scores in docs/benchmarks/detection-synthetic.json; `npm run bench:detection`
+ * measures the defaults on real MNIST training (docs/benchmarks/detection.md).
  * - threshold 0.575, above the standard 0.5: a forest fitted on about ten rows gives typical rows
  *   scores near 0.5, and attackers isolated at the first split about 2^(-2 / c(10)) ≈ 0.69. In
  *   rounds of 8+2 and 40+10 honest+attacking clients, honest updates scored at most 0.556 and
