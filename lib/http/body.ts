@@ -2,6 +2,7 @@
  * Reads a request body up to a byte limit, stopping as soon as the limit is passed so an oversized
  * upload is never buffered whole.
  */
+import type { z } from "zod";
 import { reject } from "../auth/rejection";
 
 export async function readBodyWithLimit(request: Request, maxBytes: number): Promise<Uint8Array> {
@@ -53,4 +54,31 @@ export function requireContentType(request: Request, expected: string): void {
       },
     );
   }
+}
+
+/**
+ * Reads a JSON body of at most `maxBytes` and validates it with `schema`, throwing a 415, 413 or
+ * 400 rejection that names the problem.
+ */
+export async function readJsonBody<T>(
+  request: Request,
+  schema: z.ZodType<T>,
+  maxBytes: number,
+): Promise<T> {
+  requireContentType(request, "application/json");
+  const body = await readBodyWithLimit(request, maxBytes);
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    throw reject(400, "malformed", "the body is not valid JSON", { severity: "low" });
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw reject(400, "malformed", `invalid field "${issue.path.join(".")}": ${issue.message}`, {
+      severity: "low",
+    });
+  }
+  return parsed.data;
 }

@@ -1,7 +1,6 @@
 import { enrollClient } from "@/lib/auth/enrollment";
-import { ClientRejection } from "@/lib/auth/rejection";
 import { getConfig } from "@/lib/config";
-import { readBodyWithLimit, requireContentType } from "@/lib/http/body";
+import { readJsonBody } from "@/lib/http/body";
 import { fromBase64, getIntakeContext, handleClientRequest, toBase64 } from "@/lib/http/client-api";
 import { encodeCredential } from "@/lib/pq";
 import { enrollRequestSchema } from "@/lib/validations/client-api";
@@ -13,24 +12,7 @@ const MAX_ENROLL_BYTES = 64 * 1024;
 /** Exchanges a one-time enrollment token and a proof of possession for a signed credential. */
 export async function POST(request: Request): Promise<Response> {
   return handleClientRequest("POST /api/v1/enroll", request, async () => {
-    requireContentType(request, "application/json");
-    const body = await readBodyWithLimit(request, MAX_ENROLL_BYTES);
-    let json: unknown;
-    try {
-      json = JSON.parse(new TextDecoder().decode(body));
-    } catch {
-      throw new ClientRejection(400, "malformed", "the body is not valid JSON");
-    }
-    const parsed = enrollRequestSchema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new ClientRejection(
-        400,
-        "malformed",
-        `invalid field "${issue.path.join(".")}": ${issue.message}`,
-      );
-    }
-    const input = parsed.data;
+    const input = await readJsonBody(request, enrollRequestSchema, MAX_ENROLL_BYTES);
 
     const ctx = await getIntakeContext();
     const issued = await enrollClient(
