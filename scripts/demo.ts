@@ -2,11 +2,11 @@
  * `npm run demo`: a federation of separate client processes trains an MLP on real MNIST digits
  * through the signed, encrypted protocol while the server detects and excludes the poisoners.
  *
- * It reuses a running server or starts one (embedded database, web server, worker), creates a
- * federation, issues one enrollment token per client, starts each client as its own process
- * talking HTTP, prints each round as it is published, and ends with the success criteria of the
- * earlier system. Exit code 0 only when all of them hold. Without --keep-running it stops what it
- * started.
+ * It reuses a running server or starts one (embedded database, web server, worker). It creates a
+ * federation, issues one enrollment token per client and starts each client as its own process
+ * talking HTTP. It prints each round as it is published and ends with the success criteria of
+ * the earlier system, exiting 0 only when all of them hold. Without --keep-running it stops what
+ * it started.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";

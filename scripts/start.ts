@@ -1,8 +1,8 @@
 /**
- * `npm start`: one command that starts everything. It loads the configuration, starts the
- * embedded PostgreSQL when no DATABASE_URL is set, applies migrations, creates the first admin,
- * builds the dashboard when the build is missing or stale, then runs the Next.js server and a
- * worker process, and prints the URL and the first login. SIGINT or SIGTERM stops the children,
+ * `npm start`: one command that starts everything. It loads the configuration and starts the
+ * embedded PostgreSQL when no DATABASE_URL is set. It applies migrations, creates the first admin
+ * and builds the dashboard when the build is missing or stale. Then it runs the Next.js server
+ * and a worker process and prints the URL and the first login. SIGINT or SIGTERM stops the children,
  * then the database, within 10 seconds, and exits 0.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";

@@ -37,7 +37,7 @@ export class MasterKeyError extends Error {
   }
 }
 
-/** Parses the master key from its hex form, throwing a message that says how to fix it. */
+/** Parses the master key from its hex form, throwing an error that explains how to fix it. */
 export function parseMasterKey(hex: string | undefined): Uint8Array {
   if (!hex) {
     throw new MasterKeyError(

@@ -2,9 +2,9 @@
  * Closing a round: detection, explanations, reputation, aggregation, evaluation and publication
  * of the next signed global model, then the round's security events and metric points.
  *
- * Exactly once, whatever crashes: the close is a pure function of what is stored (the round's
- * accepted updates, the base model, and the detector and reputation state of the previous round),
- * and every result is written in ONE transaction that also moves the round to `published`. A
+ * Exactly once, whatever crashes. The close is a pure function of what is stored: the round's
+ * accepted updates, the base model, and the detector and reputation state of the previous round.
+ * Every result is written in ONE transaction that also moves the round to `published`. A
  * worker killed before that commit leaves the round in `aggregating` with nothing written, and
  * the retried job computes the same result again. ModelVersion.roundId is unique, so a second
  * publication of a round cannot commit. Events and metric points are written afterwards in one
@@ -146,7 +146,7 @@ export async function closeRound(
     });
   } catch (error) {
     // NOTE: a round with a single update and no history cannot be scored; it is aggregated
-    // unscored rather than dropped, and the round's aggregation event says so.
+    // unscored rather than dropped, and the round's aggregation event records that.
     logger.warn(
       { err: error, roundId },
       "round could not be scored; aggregating without anomaly scores",

@@ -1,8 +1,8 @@
 /**
  * Shared plumbing of the client REST routes (/api/v1): the intake context from configuration and
  * environment, and the mapping of failures to JSON responses. A ClientRejection becomes its
- * status with `{ error, message, requestId }` and exactly one security event; anything else is
- * logged and answered 500 without details.
+ * status with `{ error, message, requestId }` and exactly one security event. Anything else is
+ * logged and returned as a 500 without details.
  */
 import { randomUUID } from "node:crypto";
 import { ClientRejection } from "../auth/rejection";

@@ -16,7 +16,7 @@ export function lockedTransactionOptions(): { maxWait: number; timeout: number }
 }
 
 /**
- * Whether `client` is an interactive transaction client rather than a PrismaClient. Prisma 7
+ * Returns whether `client` is an interactive transaction client rather than a PrismaClient. Prisma 7
  * gives transaction clients a `$transaction` of their own but no `$disconnect`.
  */
 export function isTransactionClient(client: PrismaClient | Prisma.TransactionClient): boolean {

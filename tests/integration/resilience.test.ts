@@ -79,7 +79,7 @@ async function killAndWait(child: ChildProcess, signal: NodeJS.Signals): Promise
   await exited;
 }
 
-/** A client's "training": the round's global weights plus a small random step. */
+/** Returns a client's "training": the round's global weights plus a small random step. */
 async function trainedWeights(roundId: string): Promise<{ weights: Weights; baseVersion: number }> {
   const round = await prisma.round.findUniqueOrThrow({
     where: { id: roundId },
@@ -115,7 +115,7 @@ beforeAll(async () => {
   prisma = createPrismaClient(database.url);
   webPort = await freePort();
   startWeb();
-  // /api/health answers 503 until a worker beats, so wait for a route that needs no worker.
+  // /api/health returns 503 until a worker beats, so wait for a route that needs no worker.
   await waitFor("the web server", serverKeysServed, 60_000, 250);
   const serverKeys = await getServerKeys(prisma, parseMasterKey(MASTER_KEY));
   const federation = await createFederationFromSpec(prisma, serverKeys, parseConfig({}), {
