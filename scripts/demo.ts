@@ -8,18 +8,14 @@
  * the earlier system, exiting 0 only when all of them hold. Without --keep-running it stops what
  * it started.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { parseArgs } from "node:util";
 import { ATTACKS } from "@/lib/attacks";
-import { issueEnrollmentToken } from "@/lib/auth/enrollment";
 import { getServerKeys, parseMasterKey } from "@/lib/auth/server-keys";
 import { ConfigError, homeDir, loadConfig } from "@/lib/config";
 import { createPrismaClient } from "@/lib/db";
-import { createFederationFromSpec } from "@/lib/fl/create";
-import { startFederation, stopFederation } from "@/lib/fl/federation";
+import { type DemoSettings, launchDemoFederation } from "@/lib/fl/demo-runner";
+import { stopFederation } from "@/lib/fl/federation";
 import { buildRunReport, formatRoundLine, formatRunReport, roundLines } from "@/lib/fl/report";
 import { ensureServer } from "@/lib/system/app-process";
 import { loadOrCreateSecrets } from "@/lib/system/secrets";
@@ -45,17 +41,7 @@ Options:
   --help                show this help
 `;
 
-interface DemoOptions {
-  honest: number;
-  malicious: number;
-  rounds: number;
-  attack: string;
-  partition: "iid" | "dirichlet";
-  alpha: number;
-  model: "mlp" | "dense_dropout";
-  epochs: number;
-  roundTimeout: number;
-  seed: number;
+interface DemoOptions extends DemoSettings {
   keepRunning: boolean;
 }
 
@@ -150,71 +136,23 @@ async function main(): Promise<number> {
 
   try {
     const serverKeys = await getServerKeys(prisma, parseMasterKey(process.env.QSFL_MASTER_KEY));
-    const total = options.honest + options.malicious;
-    const federation = await createFederationFromSpec(prisma, serverKeys, config, {
-      name: `demo ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}`,
-      modelSpec: { architecture: options.model, localEpochs: options.epochs },
-      plannedRounds: options.rounds,
-      minClients: total,
-      roundTimeoutSeconds: options.roundTimeout,
-      seed: options.seed,
+    const launched = await launchDemoFederation(prisma, serverKeys, config, {
+      serverUrl: server.url,
+      settings: options,
+      clientOutput: "pipe",
     });
+    const { federation, honest, malicious } = launched;
     federationId = federation.id;
     console.log(
       `Federation "${federation.name}" (${federation.id}): ${options.honest} honest and ${options.malicious} malicious clients, ${options.rounds} rounds.`,
     );
     console.log(`Dashboard: ${server.url}/federations/${federation.id}`);
-
-    const honest = Array.from({ length: options.honest }, (_, i) => `honest-${i + 1}`);
-    const malicious = Array.from({ length: options.malicious }, (_, i) => `malicious-${i + 1}`);
-    const stateRoot = mkdtempSync(path.join(tmpdir(), "qsfl-demo-clients-"));
-    const ids = [...honest, ...malicious];
-    const tokens: { token: string }[] = [];
-    for (const clientId of ids) {
-      tokens.push(
-        await issueEnrollmentToken(prisma, {
-          ttlMinutes: 30,
-          clientId,
-          federationId: federation.id,
-        }),
-      );
-    }
-    await startFederation(prisma, federation.id);
-
-    ids.forEach((clientId, index) => {
-      const args = [
-        "--import",
-        "tsx",
-        path.resolve("lib/client/cli.ts"),
-        "run",
-        "--server",
-        server.url,
-        "--federation",
-        federation.id,
-        "--client-id",
-        clientId,
-        "--token",
-        tokens[index].token,
-        "--state-dir",
-        path.join(stateRoot, clientId),
-        "--data",
-        "mnist",
-        "--partition",
-        options.partition,
-        "--num-partitions",
-        String(total),
-        "--partition-index",
-        String(index),
-        "--seed",
-        String(options.seed),
-      ];
-      if (options.partition === "dirichlet") args.push("--alpha", String(options.alpha));
-      if (malicious.includes(clientId)) args.push("--attack", options.attack);
-      const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-      const prefix = `[${clientId}] `;
+    launched.clients.forEach((child, index) => {
+      const prefix = `[${[...honest, ...malicious][index]}] `;
       const forward = (chunk: Buffer) => {
-        for (const line of chunk.toString().split("\n"))
+        for (const line of chunk.toString().split("\n")) {
           if (line.trim()) process.stdout.write(`${prefix}${line}\n`);
+        }
       };
       child.stdout?.on("data", forward);
       child.stderr?.on("data", forward);

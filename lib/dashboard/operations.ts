@@ -18,8 +18,9 @@ import { RevocationManager } from "../auth/credentials";
 import { issueEnrollmentToken } from "../auth/enrollment";
 import { createOperator } from "../auth/operators";
 import { getServerKeys, parseMasterKey } from "../auth/server-keys";
-import type { AppConfig } from "../config";
+import { type AppConfig, homeDir } from "../config";
 import { createFederationFromSpec } from "../fl/create";
+import { DEFAULT_DEMO_SETTINGS, launchDemoFederation } from "../fl/demo-runner";
 import { startFederation, stopFederation } from "../fl/federation";
 import type { Alert, AlertRule, PrismaClient, Severity } from "../generated/prisma/client";
 import { initTensorFlow } from "../ml";
@@ -340,4 +341,41 @@ export async function createOperatorAccountByAdmin(
     "medium",
   );
   return { accountId: account.id, email: account.email };
+}
+
+/**
+ * Starts the demo federation from the dashboard: the federation, its enrollment tokens and one
+ * client process per client, which run detached and append their output to
+ * <home>/demo-logs/<federation id>.log. The clients talk HTTP to this server's public URL.
+ */
+export async function runDemoFederationByOperator(
+  prisma: PrismaClient,
+  config: AppConfig,
+  actor: Actor,
+): Promise<{ federationId: string; name: string; logFile: string }> {
+  const serverKeys = await getServerKeys(prisma, parseMasterKey(process.env.QSFL_MASTER_KEY));
+  await initTensorFlow({ wasmPath: WASM_FOLDER });
+  const serverUrl =
+    process.env.NEXTAUTH_URL ?? `http://${config.server.host}:${config.server.port}`;
+  const logDir = path.join(homeDir(config), "demo-logs");
+  const pendingLog = path.join(logDir, `demo-${Date.now()}.log`);
+  const launched = await launchDemoFederation(prisma, serverKeys, config, {
+    serverUrl,
+    settings: DEFAULT_DEMO_SETTINGS,
+    clientOutput: pendingLog,
+    createdById: actor.id,
+  });
+  await recordAction(prisma, actor, "run demo federation", {
+    federationId: launched.federation.id,
+    honest: launched.honest,
+    malicious: launched.malicious,
+    rounds: DEFAULT_DEMO_SETTINGS.rounds,
+    attack: DEFAULT_DEMO_SETTINGS.attack,
+    logFile: pendingLog,
+  });
+  return {
+    federationId: launched.federation.id,
+    name: launched.federation.name,
+    logFile: pendingLog,
+  };
 }

@@ -10,6 +10,7 @@ export const ACTION_ROLES = {
   createFederation: "operator",
   startFederation: "operator",
   stopFederation: "operator",
+  runDemoFederation: "operator",
   issueEnrollmentToken: "operator",
   quarantineClient: "operator",
   releaseClient: "operator",

@@ -200,3 +200,6 @@ export function searchParamsRecord(
   }
   return record;
 }
+
+/** The demo federation takes no input: it always runs the earlier system's integration example. */
+export const runDemoSchema = z.object({}).strip();

@@ -3,12 +3,17 @@
 import { getConfig } from "@/lib/config";
 import {
   createFederationByOperator,
+  runDemoFederationByOperator,
   startFederationByOperator,
   stopFederationByOperator,
 } from "@/lib/dashboard/operations";
 import { type ActionResult, runDashboardAction } from "@/lib/dashboard/server-action";
 import { getPrisma } from "@/lib/db";
-import { createFederationSchema, federationActionSchema } from "@/lib/validations/dashboard";
+import {
+  createFederationSchema,
+  federationActionSchema,
+  runDemoSchema,
+} from "@/lib/validations/dashboard";
 
 export async function createFederationAction(
   input: FormData | Record<string, unknown>,
@@ -56,4 +61,16 @@ export async function stopFederationAction(
       return { message: "Federation stopped; its open round is marked failed.", data: null };
     },
   );
+}
+
+export async function runDemoFederationAction(
+  input: FormData | Record<string, unknown>,
+): Promise<ActionResult<{ federationId: string }>> {
+  return runDashboardAction("runDemoFederation", runDemoSchema, input, async (actor) => {
+    const launched = await runDemoFederationByOperator(getPrisma(), getConfig(), actor);
+    return {
+      message: `Demo federation "${launched.name}" started with 6 honest and 2 malicious client processes; their output goes to ${launched.logFile}.`,
+      data: { federationId: launched.federationId },
+    };
+  });
 }

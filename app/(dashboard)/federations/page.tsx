@@ -1,8 +1,10 @@
 import Link from "next/link";
 import { FederationList } from "@/components/dashboard/federation-list";
+import { RunDemoButton } from "@/components/dashboard/run-demo";
 import { listFederations } from "@/lib/dashboard/federations";
 import { getPrisma } from "@/lib/db";
 import { requirePageSession } from "../page-session";
+import { runDemoFederationAction } from "./actions";
 
 export const dynamic = "force-dynamic";
 
@@ -18,6 +20,7 @@ export default async function FederationsPage() {
             Create federation
           </Link>
         )}
+        {can.runDemoFederation && <RunDemoButton run={runDemoFederationAction} />}
       </div>
       <FederationList initial={federations} canCreate={can.createFederation} />
     </>
