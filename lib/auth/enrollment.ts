@@ -179,10 +179,28 @@ export async function enrollClient(
       );
     }
 
+    // An enrolled client id can only be enrolled again with a token an operator issued for
+    // that id; otherwise any holder of an unbound token could take over an existing client.
+    if (existing && token.clientId !== clientId) {
+      throw reject(
+        409,
+        "client_exists",
+        `client "${clientId}" is already enrolled; to enroll it again, ask an operator for a token issued for that client id`,
+        { clientId, severity: "high" },
+      );
+    }
+
     await tx.enrollmentToken.update({
       where: { id: tokenId },
       data: { usedAt: now, usedByClientId: clientId },
     });
+    if (existing) {
+      // Re-enrollment replaces the client's keys: its earlier credentials stop working.
+      await tx.credential.updateMany({
+        where: { clientId, revokedAt: null },
+        data: { revokedAt: now, revocationReason: "replaced by re-enrollment" },
+      });
+    }
     if (!existing) {
       await tx.client.create({ data: { id: clientId, federationId: token.federationId } });
     } else if (token.federationId && existing.federationId !== token.federationId) {

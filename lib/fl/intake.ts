@@ -54,6 +54,9 @@ export interface OpenedSession {
 
 const SESSION_KEY_LABEL = "session-key";
 
+/** Largest sample count an update may claim: the database column is a 32-bit integer. */
+export const MAX_NUM_SAMPLES = 2_147_483_647;
+
 /** Verifies a client's handshake and stores the session key, sealed under the master key. */
 export async function openSession(
   ctx: IntakeContext,
@@ -142,6 +145,32 @@ export async function receiveUpdateEnvelope(
   const clientId = header.clientId;
 
   const credential = await requireUsableCredential(ctx.prisma, clientId, now);
+  const member = await ctx.prisma.client.findUnique({
+    where: { id: clientId },
+    select: { federationId: true },
+  });
+  // NOTE: a client enrolled with a token that names no federation may submit to any federation.
+  if (member?.federationId && member.federationId !== header.federationId) {
+    throw reject(
+      403,
+      "wrong_federation",
+      `client "${clientId}" is enrolled in another federation than ${header.federationId}`,
+      {
+        clientId,
+        severity: "high",
+      },
+    );
+  }
+  if (header.numSamples > MAX_NUM_SAMPLES) {
+    throw reject(
+      422,
+      "invalid_num_samples",
+      `numSamples ${header.numSamples} is above the limit of ${MAX_NUM_SAMPLES}`,
+      {
+        clientId,
+      },
+    );
+  }
 
   const round = await ctx.prisma.round.findUnique({
     where: { id: header.roundId },

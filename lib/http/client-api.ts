@@ -41,7 +41,14 @@ export async function handleClientRequest(
     return await handler(requestId);
   } catch (error) {
     if (error instanceof ClientRejection) {
-      await recordRejection(route, requestId, error);
+      // An unknown federation or model is not an attack on anyone's data, and logging each one
+      // would let anonymous requests fill the hash-chained log without limit.
+      if (error.status === 404)
+        logger.info(
+          { route, requestId, code: error.code },
+          "client request for a missing resource",
+        );
+      else await recordRejection(route, requestId, error);
       return Response.json(
         { error: error.code, message: error.message, requestId },
         { status: error.status, headers: { "x-request-id": requestId } },
@@ -111,4 +118,26 @@ export function fromBase64(value: unknown, field: string, clientId?: string | nu
     });
   }
   return new Uint8Array(Buffer.from(value, "base64"));
+}
+
+/**
+ * Records a successful change to a client's identity (enrollment, key rotation) as an
+ * authentication event. A failure to record is logged and does not undo the change.
+ */
+export async function recordClientEvent(event: {
+  clientId: string;
+  description: string;
+  metadata: Record<string, unknown>;
+}): Promise<void> {
+  try {
+    await new SecurityEventLogger(getPrisma()).logEvent({
+      type: "authentication",
+      severity: "low",
+      clientId: event.clientId,
+      description: event.description,
+      metadata: { ...event.metadata, success: true },
+    });
+  } catch (error) {
+    logger.error({ err: error, clientId: event.clientId }, "could not record the client event");
+  }
 }

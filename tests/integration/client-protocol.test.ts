@@ -476,6 +476,94 @@ describe("client protocol", () => {
     expect((await postUpdate(seal(rotated))).status).toBe(202);
   });
 
+  it("rejects re-enrollment with an unbound token", async () => {
+    const victim = await newClient("victim");
+    const token = await issueToken();
+    const takeover = await enrollRequest("victim", token);
+    await expectRejected(() => m.enrollRoute.POST(takeover.request), {
+      status: 409,
+      code: "client_exists",
+      clientId: "victim",
+    });
+    const credentials = await m.db
+      .getPrisma()
+      .credential.findMany({ where: { clientId: "victim" } });
+    expect(credentials.length).toBe(1);
+    expect(credentials[0].revokedAt).toBeNull();
+    expect((await postUpdate(seal(victim))).status).toBe(202);
+  });
+
+  it("re-enrollment with a bound token replaces the keys", async () => {
+    const walter = await newClient("walter");
+    const token = await issueToken({ clientId: "walter" });
+    const again = await enrollRequest("walter", token);
+    expect((await m.enrollRoute.POST(again.request)).status).toBe(201);
+    await expectRejected(() => postUpdate(seal(walter)), {
+      status: 401,
+      code: "bad_signature",
+      clientId: "walter",
+    });
+    const revoked = await m.db
+      .getPrisma()
+      .credential.count({ where: { clientId: "walter", revokedAt: { not: null } } });
+    expect(revoked).toBe(1);
+  });
+
+  it("rejects an update for another federation", async () => {
+    const prisma = m.db.getPrisma();
+    const ctx = await m.clientApi.getIntakeContext();
+    const other = await prisma.federation.create({
+      data: { name: "other-federation", modelSpec: { kind: "test" }, status: "running" },
+    });
+    const signed = m.pq.signModel(
+      { federationId: other.id, version: 0, weights: weights() },
+      ctx.serverKeys.signing.secretKey,
+    );
+    const model = await prisma.modelVersion.create({
+      data: {
+        federationId: other.id,
+        version: 0,
+        manifest: signed.statement.manifest as object[],
+        weights: Buffer.from(signed.payload),
+        digest: m.pq.toHex(signed.statement.weightsDigest),
+        signature: Buffer.from(signed.signature),
+      },
+    });
+    const otherRound = await prisma.round.create({
+      data: {
+        federationId: other.id,
+        number: 1,
+        quorum: 3,
+        deadline: new Date(Date.now() + 3_600_000),
+        baseModelVersionId: model.id,
+      },
+    });
+    const envelope = seal(alice, { federationId: other.id, roundId: otherRound.id });
+    await expectRejected(() => postUpdate(envelope), {
+      status: 403,
+      code: "wrong_federation",
+      clientId: "alice",
+    });
+  });
+
+  it("rejects a sample count above the column's range", async () => {
+    await expectRejected(() => postUpdate(seal(alice, { numSamples: 4_294_967_295 })), {
+      status: 422,
+      code: "invalid_num_samples",
+      clientId: "alice",
+    });
+  });
+
+  it("rejects an out-of-range model version", async () => {
+    for (const version of ["1099511627776", "1e3", ""]) {
+      const response = await m.modelRoute.GET(
+        new Request(`http://127.0.0.1/api/v1/federations/${federationId}/model?version=${version}`),
+        { params: Promise.resolve({ federationId }) },
+      );
+      expect(response.status, version).toBe(400);
+    }
+  });
+
   it("random and mutated bodies never cause a 5xx", async () => {
     const valid = seal(alice);
     const before = await m.db.getPrisma().modelUpdate.count();

@@ -1,7 +1,13 @@
 import { enrollClient } from "@/lib/auth/enrollment";
 import { getConfig } from "@/lib/config";
 import { readJsonBody } from "@/lib/http/body";
-import { fromBase64, getIntakeContext, handleClientRequest, toBase64 } from "@/lib/http/client-api";
+import {
+  fromBase64,
+  getIntakeContext,
+  handleClientRequest,
+  recordClientEvent,
+  toBase64,
+} from "@/lib/http/client-api";
 import { encodeCredential } from "@/lib/pq";
 import { enrollRequestSchema } from "@/lib/validations/client-api";
 
@@ -11,7 +17,7 @@ const MAX_ENROLL_BYTES = 64 * 1024;
 
 /** Exchanges a one-time enrollment token and a proof of possession for a signed credential. */
 export async function POST(request: Request): Promise<Response> {
-  return handleClientRequest("POST /api/v1/enroll", request, async () => {
+  return handleClientRequest("POST /api/v1/enroll", request, async (requestId) => {
     const input = await readJsonBody(request, enrollRequestSchema, MAX_ENROLL_BYTES);
 
     const ctx = await getIntakeContext();
@@ -29,6 +35,15 @@ export async function POST(request: Request): Promise<Response> {
       },
       { credentialLifetimeDays: getConfig().security.credentialLifetimeDays },
     );
+    await recordClientEvent({
+      clientId: issued.credential.clientId,
+      description: `client ${issued.credential.clientId} enrolled with credential serial ${issued.credential.serial}`,
+      metadata: {
+        requestId,
+        serial: issued.credential.serial.toString(),
+        route: "POST /api/v1/enroll",
+      },
+    });
     return Response.json(
       {
         clientId: issued.credential.clientId,

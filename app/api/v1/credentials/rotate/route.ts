@@ -1,7 +1,13 @@
 import { CredentialManager } from "@/lib/auth/credentials";
 import { getConfig } from "@/lib/config";
 import { readJsonBody } from "@/lib/http/body";
-import { fromBase64, getIntakeContext, handleClientRequest, toBase64 } from "@/lib/http/client-api";
+import {
+  fromBase64,
+  getIntakeContext,
+  handleClientRequest,
+  recordClientEvent,
+  toBase64,
+} from "@/lib/http/client-api";
 import { encodeCredential } from "@/lib/pq";
 import { rotateRequestSchema } from "@/lib/validations/client-api";
 
@@ -9,7 +15,7 @@ export const dynamic = "force-dynamic";
 
 /** Replaces a client's keys with new ones, authorised by a signature of the current key. */
 export async function POST(request: Request): Promise<Response> {
-  return handleClientRequest("POST /api/v1/credentials/rotate", request, async () => {
+  return handleClientRequest("POST /api/v1/credentials/rotate", request, async (requestId) => {
     const data = await readJsonBody(request, rotateRequestSchema, 64 * 1024);
     const ctx = await getIntakeContext();
     const config = getConfig();
@@ -19,6 +25,15 @@ export async function POST(request: Request): Promise<Response> {
       signature: fromBase64(data.signature, "signature", data.clientId),
       skewMs: config.security.timestampSkewSeconds * 1000,
       lifetimeDays: config.security.credentialLifetimeDays,
+    });
+    await recordClientEvent({
+      clientId: issued.credential.clientId,
+      description: `client ${issued.credential.clientId} rotated its keys to credential serial ${issued.credential.serial}`,
+      metadata: {
+        requestId,
+        serial: issued.credential.serial.toString(),
+        route: "POST /api/v1/credentials/rotate",
+      },
     });
     return Response.json(
       {

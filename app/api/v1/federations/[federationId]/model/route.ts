@@ -15,11 +15,14 @@ export async function GET(request: Request, context: RouteContext): Promise<Resp
     const url = new URL(request.url);
     const versionParam = url.searchParams.get("version");
     const version = versionParam === null ? undefined : Number(versionParam);
-    if (version !== undefined && (!Number.isInteger(version) || version < 0)) {
+    if (
+      versionParam !== null &&
+      (!/^\d{1,10}$/.test(versionParam) || version === undefined || version > 2_147_483_647)
+    ) {
       throw new ClientRejection(
         400,
         "malformed",
-        `invalid version "${versionParam}": expected an integer >= 0`,
+        `invalid version "${versionParam.slice(0, 20)}": expected an integer from 0 to 2147483647`,
       );
     }
     const model = await getPrisma().modelVersion.findFirst({
