@@ -2,7 +2,8 @@
  * `npm start`: one command that starts everything. It loads the configuration and starts the
  * embedded PostgreSQL when no DATABASE_URL is set. It applies migrations, creates the first admin
  * and builds the dashboard when the build is missing or stale. Then it runs the Next.js server
- * and a worker process and prints the URL and the first login. SIGINT or SIGTERM stops the children,
+ * and a worker process and prints the URL and the first login. A child that dies is restarted.
+ * SIGINT or SIGTERM stops the children,
  * then the database, within 10 seconds, and exits 0.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -120,14 +121,41 @@ async function main(): Promise<void> {
   console.log("Press Ctrl-C to stop.");
 }
 
+// A child that dies is restarted, unless it died this many times within the window: then the
+// fault is not transient and everything stops with exit code 1.
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 60_000;
+const RESTART_DELAY_MS = 1_000;
+
 function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): void {
-  const child = spawn(command, args, { env, stdio: ["ignore", "inherit", "inherit"] });
-  children.push(child);
-  child.on("exit", (code, signal) => {
-    if (stopping) return;
-    logger.error({ child: name, code, signal }, "a child process exited unexpectedly; stopping");
-    void shutdown(`${name} exited`, 1);
-  });
+  const restarts: number[] = [];
+  const launch = () => {
+    const child = spawn(command, args, { env, stdio: ["ignore", "inherit", "inherit"] });
+    children.push(child);
+    child.on("exit", (code, signal) => {
+      children.splice(children.indexOf(child), 1);
+      if (stopping) return;
+      const now = Date.now();
+      while (restarts.length > 0 && now - restarts[0] > RESTART_WINDOW_MS) restarts.shift();
+      if (restarts.length >= MAX_RESTARTS) {
+        logger.error(
+          { child: name, code, signal, restarts: restarts.length },
+          "a child process keeps exiting; stopping",
+        );
+        void shutdown(`${name} exited`, 1);
+        return;
+      }
+      restarts.push(now);
+      logger.error(
+        { child: name, code, signal },
+        "a child process exited unexpectedly; restarting it",
+      );
+      setTimeout(() => {
+        if (!stopping) launch();
+      }, RESTART_DELAY_MS);
+    });
+  };
+  launch();
 }
 
 async function waitForHealth(url: string): Promise<void> {

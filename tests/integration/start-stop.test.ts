@@ -121,6 +121,24 @@ describe("npm start on the embedded database", () => {
     expect(login.status).toBe(200);
     expect(await login.text()).toContain("Sign in");
 
+    // A worker that dies is replaced without taking the rest down.
+    const worker = descendants(app.process.pid as number)
+      .map(identify)
+      .find((p) => p?.command.includes("workers/main.ts"));
+    expect(worker).toBeDefined();
+    process.kill(worker?.pid as number, "SIGKILL");
+    await waitFor(
+      "a replacement worker",
+      async () => {
+        const replacement = descendants(app.process.pid as number)
+          .map(identify)
+          .find((p) => p?.command.includes("workers/main.ts") && p.pid !== worker?.pid);
+        return replacement ? true : undefined;
+      },
+      30_000,
+    );
+    expect(app.process.exitCode).toBeNull();
+
     const client = new pg.Client({ connectionString: databaseUrl() });
     await client.connect();
     await client.query(
