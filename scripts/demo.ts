@@ -10,8 +10,8 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { parseArgs } from "node:util";
-import { ATTACKS } from "@/lib/attacks";
 import { getServerKeys, parseMasterKey } from "@/lib/auth/server-keys";
+import { SINGLE_CLIENT_ATTACKS } from "@/lib/client/attack-support";
 import { ConfigError, homeDir, loadConfig } from "@/lib/config";
 import { createPrismaClient } from "@/lib/db";
 import { type DemoSettings, launchDemoFederation } from "@/lib/fl/demo-runner";
@@ -30,7 +30,7 @@ Options:
   --rounds N            training rounds (default 8)
   --attack NAME         attack of the malicious clients (default malicious-client: 20% of labels
                         flipped, then weights scaled by 1.5 plus Gaussian noise, sigma 0.05);
-                        one of: ${Object.keys(ATTACKS).join(", ")}
+                        one of: ${SINGLE_CLIENT_ATTACKS.join(", ")}
   --partition KIND      iid or dirichlet (default iid)
   --alpha A             Dirichlet concentration for --partition dirichlet (default 0.5)
   --model NAME          mlp (784-128-10, default) or dense_dropout
@@ -73,9 +73,9 @@ function parseOptions(argv: string[]): DemoOptions {
       throw new UsageError(`invalid --${name} "${value}": expected an integer >= ${min}`);
     return n;
   };
-  if (!(values.attack in ATTACKS)) {
+  if (!SINGLE_CLIENT_ATTACKS.includes(values.attack)) {
     throw new UsageError(
-      `unknown --attack "${values.attack}": use one of ${Object.keys(ATTACKS).join(", ")}`,
+      `unsupported --attack "${values.attack}": a client process can run ${SINGLE_CLIENT_ATTACKS.join(", ")}`,
     );
   }
   if (values.partition !== "iid" && values.partition !== "dirichlet") {
