@@ -88,8 +88,18 @@ async function stopAndCheck(app: RunningApp): Promise<void> {
 describe("npm start on the embedded database", () => {
   const apps: RunningApp[] = [];
 
-  afterAll(() => {
-    for (const app of apps) if (app.process.exitCode === null) app.process.kill("SIGKILL");
+  // After a failed test, stop what is still running the same way users do (SIGTERM), so the web
+  // server, worker and database are not orphaned; SIGKILL only if that does not work.
+  afterAll(async () => {
+    for (const app of apps) {
+      if (app.process.exitCode !== null || app.process.signalCode !== null) continue;
+      app.process.kill("SIGTERM");
+      const stopped = await Promise.race([
+        app.exit.then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 12_000)),
+      ]);
+      if (!stopped) app.process.kill("SIGKILL");
+    }
   });
 
   it("serves health, runs a job round trip, stops on SIGTERM", async () => {
