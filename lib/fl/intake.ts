@@ -72,7 +72,7 @@ export async function openSession(
     });
   }
   const clientId = parsed.clientId;
-  const credential = await requireUsableCredential(ctx.prisma, clientId, now);
+  const { credential } = await requireUsableCredential(ctx.prisma, clientId, now);
 
   let session: ReturnType<typeof acceptHandshake>;
   try {
@@ -144,13 +144,9 @@ export async function receiveUpdateEnvelope(
   const { header } = parsed;
   const clientId = header.clientId;
 
-  const credential = await requireUsableCredential(ctx.prisma, clientId, now);
-  const member = await ctx.prisma.client.findUnique({
-    where: { id: clientId },
-    select: { federationId: true },
-  });
+  const { credential, federationId } = await requireUsableCredential(ctx.prisma, clientId, now);
   // NOTE: a client enrolled with a token that names no federation may submit to any federation.
-  if (member?.federationId && member.federationId !== header.federationId) {
+  if (federationId && federationId !== header.federationId) {
     throw reject(
       403,
       "wrong_federation",
@@ -236,16 +232,7 @@ export async function receiveUpdateEnvelope(
     select: { id: true },
   });
   if (seen) {
-    throw reject(
-      409,
-      "replayed_nonce",
-      `nonce ${toHex(header.nonce)} was already used by ${clientId}`,
-      {
-        clientId,
-        severity: "high",
-        type: "cryptographic",
-      },
-    );
+    throw replayedNonce(header.nonce, clientId);
   }
 
   const sessionId = toHex(parsed.sessionId);
@@ -378,16 +365,7 @@ export async function receiveUpdateEnvelope(
     if (isUniqueViolation(error)) {
       const target = String((error as { meta?: { target?: unknown } }).meta?.target ?? "");
       if (target.includes("nonce")) {
-        throw reject(
-          409,
-          "replayed_nonce",
-          `nonce ${toHex(header.nonce)} was already used by ${clientId}`,
-          {
-            clientId,
-            severity: "high",
-            type: "cryptographic",
-          },
-        );
+        throw replayedNonce(header.nonce, clientId);
       }
       throw reject(
         409,
@@ -414,10 +392,11 @@ export function plaintextPayload(weights: Weights): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
+/** Returns the client's usable credential and federation, or throws the rejection that applies. */
 async function requireUsableCredential(prisma: PrismaClient, clientId: string, now: Date) {
   const client = await prisma.client.findUnique({
     where: { id: clientId },
-    select: { status: true },
+    select: { status: true, federationId: true },
   });
   if (!client) {
     throw reject(401, "unknown_client", `client "${clientId}" is not enrolled`, {
@@ -454,7 +433,15 @@ async function requireUsableCredential(prisma: PrismaClient, clientId: string, n
       },
     );
   }
-  return current.credential;
+  return { credential: current.credential, federationId: client.federationId };
+}
+
+function replayedNonce(nonce: Uint8Array, clientId: string): ClientRejection {
+  return reject(409, "replayed_nonce", `nonce ${toHex(nonce)} was already used by ${clientId}`, {
+    clientId,
+    severity: "high",
+    type: "cryptographic",
+  });
 }
 
 function handshakeRejection(error: unknown, clientId: string): ClientRejection {

@@ -145,7 +145,7 @@ export async function closeRound(
       })),
     });
   } catch (error) {
-    // NOTE: a round with a single update and no history cannot be scored; it is aggregated
+    // NOTE: a round with a single update and no history cannot be scored. It is aggregated
     // unscored rather than dropped, and the round's aggregation event records that.
     logger.warn(
       { err: error, roundId },
@@ -308,8 +308,9 @@ export async function closeRound(
           where: { id: clientId },
           select: { status: true },
         });
-        const status =
-          client.status === "revoked" ? "revoked" : state.quarantined ? "quarantined" : "active";
+        let status: "revoked" | "quarantined" | "active" = "active";
+        if (client.status === "revoked") status = "revoked";
+        else if (state.quarantined) status = "quarantined";
         const last = decisions.find((d) => d.clientId === clientId);
         await tx.client.update({
           where: { id: clientId },

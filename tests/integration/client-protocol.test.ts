@@ -59,19 +59,27 @@ beforeAll(async () => {
   database = await createTestDatabase();
   process.env.DATABASE_URL = database.url;
   m = await loadModules();
-  const ctx = await m.clientApi.getIntakeContext();
+  const created = await createRunningFederation("protocol-test");
+  federationId = created.federationId;
+  roundId = created.roundId;
+});
+
+/** Creates a running federation with a signed model version 0 and an open round 1. */
+async function createRunningFederation(
+  name: string,
+): Promise<{ federationId: string; roundId: string }> {
   const prisma = m.db.getPrisma();
+  const ctx = await m.clientApi.getIntakeContext();
   const federation = await prisma.federation.create({
-    data: { name: "protocol-test", modelSpec: { kind: "test" }, status: "running" },
+    data: { name, modelSpec: { kind: "test" }, status: "running" },
   });
-  federationId = federation.id;
   const signed = m.pq.signModel(
-    { federationId, version: 0, weights: weights() },
+    { federationId: federation.id, version: 0, weights: weights() },
     ctx.serverKeys.signing.secretKey,
   );
   const model = await prisma.modelVersion.create({
     data: {
-      federationId,
+      federationId: federation.id,
       version: 0,
       manifest: signed.statement.manifest as object[],
       weights: Buffer.from(signed.payload),
@@ -81,15 +89,15 @@ beforeAll(async () => {
   });
   const round = await prisma.round.create({
     data: {
-      federationId,
+      federationId: federation.id,
       number: 1,
       quorum: 3,
       deadline: new Date(Date.now() + 3_600_000),
       baseModelVersionId: model.id,
     },
   });
-  roundId = round.id;
-});
+  return { federationId: federation.id, roundId: round.id };
+}
 
 afterAll(async () => {
   await m?.webBoss.stopWebBoss();
@@ -510,35 +518,8 @@ describe("client protocol", () => {
   });
 
   it("rejects an update for another federation", async () => {
-    const prisma = m.db.getPrisma();
-    const ctx = await m.clientApi.getIntakeContext();
-    const other = await prisma.federation.create({
-      data: { name: "other-federation", modelSpec: { kind: "test" }, status: "running" },
-    });
-    const signed = m.pq.signModel(
-      { federationId: other.id, version: 0, weights: weights() },
-      ctx.serverKeys.signing.secretKey,
-    );
-    const model = await prisma.modelVersion.create({
-      data: {
-        federationId: other.id,
-        version: 0,
-        manifest: signed.statement.manifest as object[],
-        weights: Buffer.from(signed.payload),
-        digest: m.pq.toHex(signed.statement.weightsDigest),
-        signature: Buffer.from(signed.signature),
-      },
-    });
-    const otherRound = await prisma.round.create({
-      data: {
-        federationId: other.id,
-        number: 1,
-        quorum: 3,
-        deadline: new Date(Date.now() + 3_600_000),
-        baseModelVersionId: model.id,
-      },
-    });
-    const envelope = seal(alice, { federationId: other.id, roundId: otherRound.id });
+    const other = await createRunningFederation("other-federation");
+    const envelope = seal(alice, { federationId: other.federationId, roundId: other.roundId });
     await expectRejected(() => postUpdate(envelope), {
       status: 403,
       code: "wrong_federation",
