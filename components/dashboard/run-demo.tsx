@@ -5,7 +5,7 @@ import { useRouter } from "next/navigation";
 import type { ActionResult } from "@/lib/dashboard/server-action";
 import { ConfirmDialog } from "../ui/confirm-dialog";
 
-/** A button that starts the demo federation and its client processes on this server. */
+/** Renders a button that starts the demo federation and its client processes on this server. */
 export function RunDemoButton({
   run,
 }: {

@@ -180,7 +180,7 @@ export async function enrollClient(
     }
 
     // An enrolled client id can only be enrolled again with a token an operator issued for
-    // that id; otherwise any holder of an unbound token could take over an existing client.
+    // that id. Otherwise any holder of an unbound token could take over an existing client.
     if (existing && token.clientId !== clientId) {
       throw reject(
         409,

@@ -23,7 +23,7 @@ function mnistSplit(): { train: Dataset; validation: Dataset } {
   return split;
 }
 
-/** The digits clients may train on: the mnist package minus the server's validation split. */
+/** Returns the digits clients may train on: the mnist package minus the server's validation split. */
 export function mnistTrainingSplit(): Dataset {
   return mnistSplit().train;
 }

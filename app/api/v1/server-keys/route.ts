@@ -2,7 +2,7 @@ import { getIntakeContext, handleClientRequest, toBase64 } from "@/lib/http/clie
 
 export const dynamic = "force-dynamic";
 
-/** The server's public keys and fingerprints, for clients to pin. */
+/** Returns the server's public keys and fingerprints, for clients to pin. */
 export async function GET(request: Request): Promise<Response> {
   return handleClientRequest("GET /api/v1/server-keys", request, async () => {
     const { serverKeys } = await getIntakeContext();

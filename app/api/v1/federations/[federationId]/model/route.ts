@@ -8,7 +8,7 @@ export const dynamic = "force-dynamic";
 
 type RouteContext = { params: Promise<{ federationId: string }> };
 
-/** The newest signed global model of a federation, as an encoded SignedModel. */
+/** Returns the newest (or the requested) signed global model of a federation, as an encoded SignedModel. */
 export async function GET(request: Request, context: RouteContext): Promise<Response> {
   return handleClientRequest("GET /api/v1/federations/:id/model", request, async () => {
     const { federationId } = await context.params;

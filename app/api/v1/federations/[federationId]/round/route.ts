@@ -6,7 +6,7 @@ export const dynamic = "force-dynamic";
 
 type RouteContext = { params: Promise<{ federationId: string }> };
 
-/** The federation's status and its newest round, which clients poll before training. */
+/** Returns the federation's status and its newest round, which clients poll before training. */
 export async function GET(request: Request, context: RouteContext): Promise<Response> {
   return handleClientRequest("GET /api/v1/federations/:id/round", request, async () => {
     const { federationId } = await context.params;
